@@ -1,0 +1,179 @@
+"""Config flow: add an Ollama server, reconfigure it, and re-authenticate."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.const import CONF_API_KEY, CONF_TIMEOUT, CONF_URL, CONF_VERIFY_SSL
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import probatio as vol
+
+from . import client_from_config
+from .client import (
+    CannotConnect,
+    InvalidAuth,
+    InvalidURL,
+    OllamaError,
+    RequestTimeout,
+    display_host,
+    normalize_url,
+)
+from .const import (
+    DEFAULT_TIMEOUT,
+    DEFAULT_VERIFY_SSL,
+    DOMAIN,
+    MAX_TIMEOUT,
+    MIN_TIMEOUT,
+)
+
+_URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+_API_KEY_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+_TIMEOUT_SELECTOR = NumberSelector(
+    NumberSelectorConfig(
+        min=MIN_TIMEOUT,
+        max=MAX_TIMEOUT,
+        step=1,
+        mode=NumberSelectorMode.BOX,
+        unit_of_measurement="s",
+    )
+)
+
+_CONNECTION_FIELDS: dict[vol.Marker, Any] = {
+    vol.Required(CONF_VERIFY_SSL, default=DEFAULT_VERIFY_SSL): BooleanSelector(),
+    vol.Required(CONF_TIMEOUT, default=DEFAULT_TIMEOUT): _TIMEOUT_SELECTOR,
+}
+USER_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_URL): _URL_SELECTOR,
+        vol.Optional(CONF_API_KEY): _API_KEY_SELECTOR,
+        **_CONNECTION_FIELDS,
+    }
+)
+RECONFIGURE_SCHEMA = vol.Schema(
+    {vol.Required(CONF_URL): _URL_SELECTOR, **_CONNECTION_FIELDS}
+)
+REAUTH_SCHEMA = vol.Schema({vol.Optional(CONF_API_KEY): _API_KEY_SELECTOR})
+
+
+async def _connection_error(data: Mapping[str, Any]) -> str | None:
+    """Try the server as a flow would use it; return the form error, if any."""
+    client = client_from_config(data)
+    try:
+        await client.list_models()
+    except InvalidAuth:
+        return "invalid_auth"
+    except RequestTimeout:
+        return "timeout"
+    except CannotConnect:
+        return "cannot_connect"
+    except OllamaError:
+        return "bad_response"
+    finally:
+        await client.close()
+    return None
+
+
+def _server_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Keep the fields a server entry stores, with the URL normalised and the key trimmed."""
+    data: dict[str, Any] = {
+        CONF_URL: normalize_url(user_input[CONF_URL]),
+        CONF_VERIFY_SSL: user_input.get(CONF_VERIFY_SSL, DEFAULT_VERIFY_SSL),
+        CONF_TIMEOUT: int(user_input.get(CONF_TIMEOUT, DEFAULT_TIMEOUT)),
+    }
+    if api_key := (user_input.get(CONF_API_KEY) or "").strip():
+        data[CONF_API_KEY] = api_key
+    return data
+
+
+class ExtendedOllamaConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add one Ollama server per URL."""
+
+    VERSION = 1
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the server's address, check it answers, and create the entry."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                data = _server_data(user_input)
+            except InvalidURL:
+                errors[CONF_URL] = "invalid_url"
+            else:
+                self._async_abort_entries_match({CONF_URL: data[CONF_URL]})
+                if (error := await _connection_error(data)) is None:
+                    return self.async_create_entry(
+                        title=display_host(data[CONF_URL]), data=data
+                    )
+                errors["base"] = error
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the address, TLS check or timeout of a server that is set up."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                data = _server_data(
+                    {CONF_API_KEY: entry.data.get(CONF_API_KEY), **user_input}
+                )
+            except InvalidURL:
+                errors[CONF_URL] = "invalid_url"
+            else:
+                if data[CONF_URL] != entry.data[CONF_URL]:
+                    self._async_abort_entries_match({CONF_URL: data[CONF_URL]})
+                if (error := await _connection_error(data)) is None:
+                    return self.async_update_reload_and_abort(
+                        entry, title=display_host(data[CONF_URL]), data=data
+                    )
+                errors["base"] = error
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                RECONFIGURE_SCHEMA, user_input or entry.data
+            ),
+            errors=errors,
+        )
+
+    async def async_step_reauth(
+        self, entry_data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Start re-authentication when the server begins refusing the key."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a new API key and check the server accepts it."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _server_data(
+                {**entry.data, CONF_API_KEY: user_input.get(CONF_API_KEY)}
+            )
+            if (error := await _connection_error(data)) is None:
+                return self.async_update_reload_and_abort(entry, data=data)
+            errors["base"] = error
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=REAUTH_SCHEMA,
+            description_placeholders={"host": display_host(entry.data[CONF_URL])},
+            errors=errors,
+        )

@@ -1,0 +1,1 @@
+"""Tests for the Extended Ollama Conversation integration."""
