@@ -9,6 +9,7 @@ import ollama
 import pytest
 
 from .ollama_stub import Fault, OllamaStub, Reply
+from .ollama_stub.demo import LABEL, demo_reply
 
 
 @pytest.fixture
@@ -230,3 +231,40 @@ async def test_down_and_back_on_the_same_port(ollama_stub: OllamaStub) -> None:
     await ollama_stub.start()
     assert ollama_stub.url == url
     assert (await ollama.AsyncClient(host=url).list()).models
+
+
+async def test_demo_mode_is_labelled_and_calls_offered_tools(
+    ollama_stub: OllamaStub, client: ollama.AsyncClient
+) -> None:
+    """Demo answers say they are not a model; "turn off X" calls an offered tool."""
+    ollama_stub.responder = demo_reply
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "intent__HassTurnOff",
+            "description": "",
+            "parameters": {},
+        },
+    }
+    asked = await client.chat(
+        model="qwen2.5:3b",
+        messages=[{"role": "user", "content": "Turn off the kitchen lights."}],
+        tools=[tool],
+    )
+    calls = asked.message.tool_calls or []
+    assert [(c.function.name, dict(c.function.arguments)) for c in calls] == [
+        ("intent__HassTurnOff", {"name": "kitchen lights"})
+    ]
+    answered = await client.chat(
+        model="qwen2.5:3b",
+        messages=[
+            {"role": "user", "content": "Turn off the kitchen lights."},
+            {"role": "tool", "content": '{"success": true}', "tool_name": "x"},
+        ],
+    )
+    assert answered.message.content.startswith(LABEL)
+    chatted = await client.chat(
+        model="qwen2.5:3b", messages=[{"role": "user", "content": "hello"}]
+    )
+    assert chatted.message.content.startswith(LABEL)
+    assert "not a language model" in LABEL

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-PACKAGE = Path(__file__).parent.parent / "custom_components" / "extended_ollama_conversation"
+PACKAGE = (
+    Path(__file__).parent.parent / "custom_components" / "extended_ollama_conversation"
+)
 
 
 def test_english_translation_matches_strings() -> None:
@@ -20,7 +22,13 @@ def test_flow_errors_and_steps_have_text() -> None:
     strings = json.loads((PACKAGE / "strings.json").read_text())
     flow_source = (PACKAGE / "config_flow.py").read_text()
     errors = strings["config"]["error"]
-    for key in ("cannot_connect", "invalid_auth", "invalid_url", "timeout", "bad_response"):
+    for key in (
+        "cannot_connect",
+        "invalid_auth",
+        "invalid_url",
+        "timeout",
+        "bad_response",
+    ):
         assert f'"{key}"' in flow_source
         assert errors[key]
     assert set(strings["config"]["step"]) == {"user", "reconfigure", "reauth_confirm"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -166,6 +167,7 @@ class OllamaStub:
         self._replies: deque[Reply] = deque()
         self._faults: deque[_PendingFault] = deque()
         self._runner: web.AppRunner | None = None
+        self._stopping = asyncio.Event()
         self.port = 0
 
     # --- scripting -------------------------------------------------------------------
@@ -209,9 +211,12 @@ class OllamaStub:
 
     async def start(self, port: int | None = None) -> str:
         """Serve on 127.0.0.1 (a random port first, then the same one again)."""
+        self._stopping = asyncio.Event()
         app = web.Application()
         app.router.add_route("*", "/{path:.*}", self._dispatch)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, shutdown_timeout=0.5
+        )
         await self._runner.setup()
         site = web.TCPSite(
             self._runner, "127.0.0.1", port if port is not None else self.port
@@ -225,6 +230,7 @@ class OllamaStub:
     async def stop(self) -> None:
         """Stop serving; connections are refused until `start()` is called again."""
         if self._runner is not None:
+            self._stopping.set()  # ends slow-first-byte waits at once
             await self._runner.cleanup()
             self._runner = None
 
@@ -245,7 +251,8 @@ class OllamaStub:
             return denied
         fault = self._take_fault(request.path)
         if fault is not None and fault.fault is Fault.SLOW_FIRST_BYTE:
-            await asyncio.sleep(fault.delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), fault.delay)
         elif fault is not None and fault.fault is Fault.SERVER_ERROR:
             return _error(500, "llama runner process has terminated: exit status 2")
         route = _ROUTES.get((request.method, request.path))

@@ -1,0 +1,44 @@
+"""Demo mode: canned answers that show a request flowing through the integration.
+
+This is not a language model. It echoes what it was asked, and when the request names
+a tool it was offered and an entity it was told about, it calls that tool, so a person
+can watch a turn go from Assist to the integration, to "Ollama" and back.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .server import Reply
+
+LABEL = "[Ollama stand-in, not a language model]"
+_TURN_WORDS = {"on": "HassTurnOn", "off": "HassTurnOff"}
+
+
+def demo_reply(path: str, body: dict[str, Any]) -> Reply:
+    """Answer a chat or generate request with a clearly labelled canned reply."""
+    if path == "/api/generate":
+        return Reply(f"{LABEL} You asked: {body.get('prompt', '')!s:.200}")
+    messages = body.get("messages") or []
+    if messages and messages[-1].get("role") == "tool":
+        return Reply(
+            f"{LABEL} Done. The tool answered: {messages[-1].get('content', '')!s:.200}"
+        )
+    request = next(
+        (m.get("content", "") for m in reversed(messages) if m.get("role") == "user"),
+        "",
+    )
+    tool_names = {tool["function"]["name"] for tool in body.get("tools") or []}
+    match = re.search(r"\bturn (on|off) (?:the )?(.+?)[.!?]*$", request, re.IGNORECASE)
+    if match:
+        wanted = _TURN_WORDS[match.group(1).lower()]
+        tool = next((name for name in tool_names if name.endswith(wanted)), None)
+        if tool is not None:
+            return Reply(
+                tool_calls=[{"name": tool, "arguments": {"name": match.group(2)}}]
+            )
+    return Reply(
+        f"{LABEL} I received: {request!r:.200}. I was offered {len(tool_names)} tools. "
+        "Connect a real Ollama server (set OLLAMA_URL) for real answers."
+    )
