@@ -5,13 +5,28 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from homeassistant.const import CONF_TIMEOUT, CONF_URL, CONF_VERIFY_SSL
+from homeassistant.components.homeassistant.exposed_entities import (
+    async_expose_entity,
+)
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import (
+    CONF_LLM_HASS_API,
+    CONF_MODEL,
+    CONF_TIMEOUT,
+    CONF_URL,
+    CONF_VERIFY_SSL,
+)
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import llm
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.extended_ollama_conversation.const import DOMAIN
+from custom_components.extended_ollama_conversation.const import (
+    CONF_NUM_CTX,
+    CONF_PREFER_LOCAL,
+    DOMAIN,
+)
 
 from .ollama_stub import OllamaStub
 
@@ -44,4 +59,66 @@ def config_entry(hass: HomeAssistant, entry_data: dict[str, Any]) -> MockConfigE
     """A server entry for the stand-in, added to Home Assistant but not set up."""
     entry = MockConfigEntry(domain=DOMAIN, title="127.0.0.1", data=entry_data)
     entry.add_to_hass(hass)
+    return entry
+
+
+AGENT_OPTIONS: dict[str, Any] = {
+    CONF_MODEL: "qwen2.5:3b",
+    CONF_LLM_HASS_API: [llm.LLM_API_ASSIST],
+    CONF_PREFER_LOCAL: False,
+    CONF_NUM_CTX: 8192,
+}
+TASK_OPTIONS: dict[str, Any] = {CONF_MODEL: "qwen2.5:3b"}
+AGENT_ID = "conversation.ollama_conversation"
+TASK_ID = "ai_task.ollama_ai_task"
+
+
+@pytest.fixture
+async def home(hass: HomeAssistant) -> None:
+    """The demo integration's home: real lights, locks, climates and covers.
+
+    The front door lock is exposed to Assist (locks are not exposed by default).
+    """
+    assert await async_setup_component(hass, "demo", {})
+    assert await async_setup_component(hass, "intent", {})
+    await hass.async_block_till_done()
+    async_expose_entity(hass, "conversation", "lock.front_door", True)
+
+
+@pytest.fixture
+def agent_options() -> dict[str, Any]:
+    """The conversation agent's options; tests override it to change them."""
+    return dict(AGENT_OPTIONS)
+
+
+@pytest.fixture
+async def agent_entry(
+    hass: HomeAssistant,
+    home: None,
+    entry_data: dict[str, Any],
+    agent_options: dict[str, Any],
+) -> MockConfigEntry:
+    """A loaded server entry with one conversation agent and one AI task."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="127.0.0.1",
+        data={**entry_data, CONF_TIMEOUT: 2},
+        subentries_data=[
+            ConfigSubentryData(
+                subentry_type="conversation",
+                data=agent_options,
+                title="Ollama Conversation",
+                unique_id=None,
+            ),
+            ConfigSubentryData(
+                subentry_type="ai_task_data",
+                data=TASK_OPTIONS,
+                title="Ollama AI Task",
+                unique_id=None,
+            ),
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
     return entry

@@ -3,30 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_API_KEY, CONF_TIMEOUT, CONF_URL, CONF_VERIFY_SSL
+from homeassistant.const import (
+    CONF_API_KEY,
+    CONF_MODEL,
+    CONF_TIMEOUT,
+    CONF_URL,
+    CONF_VERIFY_SSL,
+    Platform,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .client import InvalidAuth, OllamaClient, OllamaError, display_host
 from .const import DEFAULT_TIMEOUT, DEFAULT_VERIFY_SSL, DOMAIN
+from .runtime import OllamaConfigEntry, OllamaRuntimeData
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-
-
-@dataclass(slots=True)
-class OllamaRuntimeData:
-    """What a loaded server entry holds while it runs."""
-
-    client: OllamaClient
-
-
-type OllamaConfigEntry = ConfigEntry[OllamaRuntimeData]
+PLATFORMS = (Platform.AI_TASK, Platform.CONVERSATION)
 
 
 def client_from_config(data: Mapping[str, Any]) -> OllamaClient:
@@ -65,11 +62,39 @@ async def async_setup_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> bo
             translation_placeholders={"host": host, "error": str(err)},
         ) from err
 
-    entry.runtime_data = OllamaRuntimeData(client=client)
+    entry.runtime_data = OllamaRuntimeData(
+        client=client, subentry_ids=frozenset(entry.subentries)
+    )
     entry.async_on_unload(client.close)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> bool:
-    """Unload a server entry; its client is closed by the unload callback."""
-    return True
+    """Unload the agents; the client is closed by the unload callback."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def _async_entry_updated(hass: HomeAssistant, entry: OllamaConfigEntry) -> None:
+    """Reload only when agents were added or removed.
+
+    Agents read their options at each turn, so a changed option needs no reload; the
+    device shown for the agent is brought up to date, and model capabilities are read
+    again on the next turn.
+    """
+    runtime = entry.runtime_data
+    if frozenset(entry.subentries) != runtime.subentry_ids:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
+    runtime.client.forget_model_info()
+    runtime.models_without_tools.clear()
+    devices = dr.async_get(hass)
+    for subentry in entry.subentries.values():
+        device = devices.async_get_device(identifiers={(DOMAIN, subentry.subentry_id)})
+        if device is None:
+            continue
+        model, _, tag = subentry.data[CONF_MODEL].partition(":")
+        devices.async_update_device(
+            device.id, name=subentry.title, model=model, sw_version=tag or "latest"
+        )

@@ -29,7 +29,15 @@ _HOST = re.compile(r"[\w.\-:%]+")
 
 
 class OllamaError(HomeAssistantError):
-    """A request to the Ollama server failed."""
+    """A request to the Ollama server failed.
+
+    `speech` is the one sentence a person hears about it, in the assistant's voice.
+    """
+
+    def __init__(self, message: str, *, speech: str | None = None) -> None:
+        """Keep the log message and the spoken sentence."""
+        super().__init__(message)
+        self.speech = speech or f"{message}."
 
 
 class CannotConnect(OllamaError):
@@ -202,7 +210,10 @@ class OllamaClient:
         if isinstance(err, ollama.ResponseError):
             status, detail = err.status_code, str(err.error)
             if status in (401, 403):
-                return InvalidAuth(f"The Ollama server at {host} refused the API key")
+                return InvalidAuth(
+                    f"The Ollama server at {host} refused the API key",
+                    speech=f"The Ollama server at {host} refused my API key.",
+                )
             if status == 404 and model is not None and "not found" in detail:
                 return ModelNotFound(
                     f"The model {model} is not on the Ollama server at {host}"
@@ -211,7 +222,8 @@ class OllamaClient:
                 return ToolsNotSupported(f"The model {model} does not support tools")
             _LOGGER.debug("Ollama at %s answered %s: %s", host, status, detail)
             return BadResponse(
-                f"The Ollama server at {host} answered with an error: {detail}"
+                f"The Ollama server at {host} answered with an error: {detail}",
+                speech=f"The Ollama server at {host} answered with an error.",
             )
         if isinstance(err, httpx.TimeoutException | TimeoutError):
             return RequestTimeout(f"The Ollama server at {host} did not answer in time")
@@ -220,7 +232,10 @@ class OllamaClient:
                 f"The connection to the Ollama server at {host} was lost"
             )
         if isinstance(err, ConnectionError | httpx.ConnectError | httpx.NetworkError):
-            return CannotConnect(f"Couldn't reach the Ollama server at {host}")
+            return CannotConnect(
+                f"Couldn't reach the Ollama server at {host}",
+                speech=f"I couldn't reach the Ollama server at {host}.",
+            )
         if isinstance(
             err,
             json.JSONDecodeError
@@ -230,4 +245,7 @@ class OllamaClient:
         ):
             return BadResponse(f"The Ollama server at {host} sent an invalid response")
         _LOGGER.debug("Unexpected error talking to Ollama at %s", host, exc_info=err)
-        return OllamaError(f"Talking to the Ollama server at {host} failed: {err}")
+        return OllamaError(
+            f"Talking to the Ollama server at {host} failed: {err}",
+            speech=f"Something went wrong talking to the Ollama server at {host}.",
+        )

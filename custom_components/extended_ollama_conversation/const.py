@@ -15,3 +15,37 @@ MIN_TIMEOUT: Final = 5
 MAX_TIMEOUT: Final = 600
 
 DEFAULT_VERIFY_SSL: Final = True
+
+# Subentry types: one per conversation agent, one per AI task entity.
+SUBENTRY_CONVERSATION: Final = "conversation"
+SUBENTRY_AI_TASK: Final = "ai_task_data"
+DEFAULT_CONVERSATION_NAME: Final = "Ollama Conversation"
+DEFAULT_AI_TASK_NAME: Final = "Ollama AI Task"
+
+# Agent options. `model`, `prompt` and `llm_hass_api` are homeassistant.const's keys;
+# the rest use the names of core's ollama integration where it has the same option.
+CONF_TEMPERATURE: Final = "temperature"
+CONF_TOP_P: Final = "top_p"
+CONF_TOP_K: Final = "top_k"
+CONF_NUM_PREDICT: Final = "num_predict"
+CONF_NUM_CTX: Final = "num_ctx"
+CONF_KEEP_ALIVE: Final = "keep_alive"
+CONF_THINK: Final = "think"
+CONF_MAX_HISTORY: Final = "max_history"
+CONF_MAX_TOOL_ITERATIONS: Final = "max_tool_iterations"
+CONF_PREFER_LOCAL: Final = "prefer_local"
+
+DEFAULT_NUM_CTX: Final = 8192
+MIN_NUM_CTX: Final = 2048
+MAX_NUM_CTX: Final = 131072
+DEFAULT_KEEP_ALIVE: Final = -1  # seconds; -1 keeps the model loaded, 0 unloads at once
+DEFAULT_THINK: Final = False
+DEFAULT_MAX_HISTORY: Final = 20  # earlier turns kept; 0 keeps all that fit
+DEFAULT_MAX_TOOL_ITERATIONS: Final = 6
+DEFAULT_PREFER_LOCAL: Final = True
+
+# Sampling options are sent only when set; Ollama's model defaults apply otherwise.
+SAMPLING_OPTIONS: Final = (CONF_TEMPERATURE, CONF_TOP_P, CONF_TOP_K, CONF_NUM_PREDICT)
+
+# Tokens kept free for the answer when the prompt is fitted into num_ctx.
+ANSWER_RESERVE_TOKENS: Final = 512

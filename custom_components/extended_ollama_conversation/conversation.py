@@ -1,0 +1,122 @@
+"""The conversation agent: Assist, the companion app and conversation.process."""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+from homeassistant.components import conversation
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import CONF_LLM_HASS_API, CONF_PROMPT, MATCH_ALL
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import intent
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .client import InvalidAuth, ModelNotFound, OllamaError
+from .const import (
+    CONF_PREFER_LOCAL,
+    DEFAULT_PREFER_LOCAL,
+    DOMAIN,
+    SUBENTRY_CONVERSATION,
+)
+from .entity import OllamaLLMEntity
+from .local_first import async_handle_locally
+from .runtime import OllamaConfigEntry
+
+_LOGGER = logging.getLogger(__name__)
+
+NO_ANSWER_SPEECH = "Sorry, the model gave no answer."
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: OllamaConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add one conversation entity per conversation subentry."""
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type == SUBENTRY_CONVERSATION:
+            async_add_entities(
+                [OllamaConversationEntity(entry, subentry)],
+                config_subentry_id=subentry.subentry_id,
+            )
+
+
+class OllamaConversationEntity(conversation.ConversationEntity, OllamaLLMEntity):
+    """A conversation agent answered by a model on the Ollama server."""
+
+    _attr_supports_streaming = True
+
+    def __init__(self, entry: OllamaConfigEntry, subentry: ConfigSubentry) -> None:
+        """Create the agent for one subentry."""
+        super().__init__(entry, subentry)
+
+    @property
+    def supported_languages(self) -> list[str] | Literal["*"]:
+        """Any language the model speaks."""
+        return MATCH_ALL
+
+    @property
+    def supported_features(self) -> conversation.ConversationEntityFeature:
+        """It can control the home when it has an LLM API to do it with."""
+        if self.options.get(CONF_LLM_HASS_API):
+            return conversation.ConversationEntityFeature.CONTROL
+        return conversation.ConversationEntityFeature(0)
+
+    async def _async_handle_message(
+        self,
+        user_input: conversation.ConversationInput,
+        chat_log: conversation.ChatLog,
+    ) -> conversation.ConversationResult:
+        """Answer locally when Home Assistant knows the command, else ask the model."""
+        options = self.options
+        usage = self.entry.runtime_data.usage
+        usage.turns += 1
+        if options.get(CONF_PREFER_LOCAL, DEFAULT_PREFER_LOCAL) and (
+            result := await async_handle_locally(self.hass, user_input, chat_log)
+        ):
+            usage.local_turns += 1
+            return result
+        try:
+            await chat_log.async_provide_llm_data(
+                user_input.as_llm_context(DOMAIN),
+                options.get(CONF_LLM_HASS_API),
+                options.get(CONF_PROMPT),
+                user_input.extra_system_prompt,
+            )
+        except conversation.ConverseError as err:
+            return err.as_conversation_result()
+        try:
+            await self._async_run_turn(chat_log)
+        except OllamaError as err:
+            return self._failed(user_input, chat_log, err)
+        last = chat_log.content[-1]
+        if not isinstance(last, conversation.AssistantContent) or not last.content:
+            chat_log.async_add_assistant_content_without_tools(
+                conversation.AssistantContent(
+                    agent_id=self.entity_id, content=NO_ANSWER_SPEECH
+                )
+            )
+        return conversation.async_get_result_from_chat_log(user_input, chat_log)
+
+    def _failed(
+        self,
+        user_input: conversation.ConversationInput,
+        chat_log: conversation.ChatLog,
+        err: OllamaError,
+    ) -> conversation.ConversationResult:
+        """Say in one sentence what went wrong, and keep the chat log whole."""
+        self.entry.runtime_data.usage.failed_turns += 1
+        _LOGGER.error("%s could not answer: %s", self.entity_id, err)
+        if isinstance(err, InvalidAuth):
+            self.entry.async_start_reauth(self.hass)
+        if isinstance(err, ModelNotFound):
+            self.entry.runtime_data.client.forget_model_info()
+        chat_log.async_add_assistant_content_without_tools(
+            conversation.AssistantContent(agent_id=self.entity_id, content=err.speech)
+        )
+        response = intent.IntentResponse(language=user_input.language)
+        response.async_set_error(intent.IntentResponseErrorCode.UNKNOWN, err.speech)
+        return conversation.ConversationResult(
+            response=response, conversation_id=chat_log.conversation_id
+        )

@@ -1,0 +1,58 @@
+"""What the conversation and AI Task entities share: the device and the turn loop."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.components import conversation
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import CONF_MODEL
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.entity import Entity
+
+from .const import DOMAIN
+from .runtime import OllamaConfigEntry
+from .turn import AgentSettings, TurnRunner
+
+
+class OllamaLLMEntity(Entity):
+    """An agent (one subentry) on an Ollama server."""
+
+    _attr_has_entity_name = True
+    _attr_name = None
+
+    def __init__(self, entry: OllamaConfigEntry, subentry: ConfigSubentry) -> None:
+        """Describe the agent as a service device named after its subentry."""
+        self.entry = entry
+        self.subentry_id = subentry.subentry_id
+        self._attr_unique_id = subentry.subentry_id
+        model, _, tag = subentry.data[CONF_MODEL].partition(":")
+        self._attr_device_info = dr.DeviceInfo(
+            identifiers={(DOMAIN, subentry.subentry_id)},
+            name=subentry.title,
+            manufacturer="Ollama",
+            model=model,
+            sw_version=tag or "latest",
+            entry_type=dr.DeviceEntryType.SERVICE,
+        )
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        """The agent's current options; read per turn, so a change needs no reload."""
+        return self.entry.subentries[self.subentry_id].data
+
+    async def _async_run_turn(
+        self,
+        chat_log: conversation.ChatLog,
+        output_format: dict[str, Any] | None = None,
+    ) -> None:
+        """Answer the chat log with this agent's model and options."""
+        runner = TurnRunner(
+            self.hass,
+            self.entry.runtime_data,
+            chat_log,
+            self.entity_id,
+            AgentSettings.from_options(self.options),
+        )
+        await runner.async_run(output_format)

@@ -1,0 +1,101 @@
+"""Local first: Home Assistant's own sentence matcher tries a request before the model.
+
+An exact command ("turn off the kitchen light") runs in milliseconds with no request to
+the server, as the Assist pipeline's "prefer handling commands locally" does (which
+`conversation.process` skips). Requests that touch a lock, an alarm panel, or a garage
+door or gate are left to the model's path, where confirmation rules guard them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from hassil.recognize import RecognizeResult
+from homeassistant.components import conversation
+from homeassistant.components.cover import CoverDeviceClass
+from homeassistant.const import ATTR_DEVICE_CLASS
+from homeassistant.core import HomeAssistant, State
+from homeassistant.helpers import intent
+import probatio as vol
+
+_LOGGER = logging.getLogger(__name__)
+
+RISKY_DOMAINS = frozenset({"lock", "alarm_control_panel"})
+RISKY_COVER_CLASSES = frozenset({CoverDeviceClass.GARAGE, CoverDeviceClass.GATE})
+# Questions are better answered by the model, which can say more than a canned reply.
+_LEFT_TO_MODEL = frozenset({intent.INTENT_GET_STATE})
+
+
+async def async_handle_locally(
+    hass: HomeAssistant,
+    user_input: conversation.ConversationInput,
+    chat_log: conversation.ChatLog,
+) -> conversation.ConversationResult | None:
+    """Answer from Home Assistant's own matcher, or return None to ask the model."""
+    response: intent.IntentResponse | None
+    trigger_speech = await conversation.async_handle_sentence_triggers(
+        hass, user_input, chat_log
+    )
+    if trigger_speech is not None:
+        response = intent.IntentResponse(language=user_input.language)
+        response.async_set_speech(trigger_speech)
+    else:
+        response = await conversation.async_handle_intents(
+            hass,
+            user_input,
+            chat_log,
+            intent_filter=lambda result: _leave_to_model(hass, result),
+        )
+        if response is None:
+            return None
+    speech: str = response.speech.get("plain", {}).get("speech", "")
+    chat_log.async_add_assistant_content_without_tools(
+        conversation.AssistantContent(
+            agent_id=conversation.HOME_ASSISTANT_AGENT, content=speech
+        )
+    )
+    _LOGGER.debug("Handled locally: %r", user_input.text)
+    return conversation.ConversationResult(
+        response=response, conversation_id=chat_log.conversation_id
+    )
+
+
+def _leave_to_model(hass: HomeAssistant, result: RecognizeResult) -> bool:
+    """Whether a recognised command must go to the model instead (True skips it)."""
+    if result.intent.name in _LEFT_TO_MODEL:
+        return True
+    slots = result.entities
+    domains = (
+        set(vol.EnsureList()(slots["domain"].value)) if "domain" in slots else set()
+    )
+    if domains & RISKY_DOMAINS:
+        return True
+    device_classes = (
+        set(vol.EnsureList()(slots["device_class"].value))
+        if "device_class" in slots
+        else set()
+    )
+    if device_classes & RISKY_COVER_CLASSES:
+        return True
+    constraints = intent.MatchTargetsConstraints(
+        name=str(slots["name"].value) if "name" in slots else None,
+        area_name=str(slots["area"].value) if "area" in slots else None,
+        floor_name=str(slots["floor"].value) if "floor" in slots else None,
+        domains=domains or None,
+        device_classes=device_classes or None,
+        assistant=conversation.DOMAIN,
+    )
+    if not constraints.has_constraints:
+        return False
+    targets = intent.async_match_targets(hass, constraints).states
+    return any(_is_risky(state) for state in targets)
+
+
+def _is_risky(state: State) -> bool:
+    """Whether acting on this entity needs the model's confirmation rules."""
+    if state.domain in RISKY_DOMAINS:
+        return True
+    return (
+        state.domain == "cover"
+        and state.attributes.get(ATTR_DEVICE_CLASS) in RISKY_COVER_CLASSES
+    )

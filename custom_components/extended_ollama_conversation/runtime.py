@@ -1,0 +1,38 @@
+"""What a loaded server entry holds while it runs (its `runtime_data`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from homeassistant.config_entries import ConfigEntry
+
+from .client import OllamaClient
+from .context_window import TokenEstimator
+
+
+@dataclass(slots=True)
+class Usage:
+    """Counters since the entry was loaded, for diagnostics and sensors."""
+
+    turns: int = 0
+    requests: int = 0
+    prompt_tokens: int = 0
+    generated_tokens: int = 0
+    local_turns: int = 0
+    failed_turns: int = 0
+
+
+@dataclass(slots=True)
+class OllamaRuntimeData:
+    """The client and what is learned while the entry runs."""
+
+    client: OllamaClient
+    estimator: TokenEstimator = field(default_factory=TokenEstimator)
+    usage: Usage = field(default_factory=Usage)
+    # Models already reported as lacking tool support (one warning each).
+    models_without_tools: set[str] = field(default_factory=set)
+    # The agents the entry was set up with: adding or removing one needs a reload.
+    subentry_ids: frozenset[str] = frozenset()
+
+
+type OllamaConfigEntry = ConfigEntry[OllamaRuntimeData]

@@ -1,0 +1,315 @@
+"""Subentry flows: add or change a conversation agent or an AI task.
+
+The model is chosen from the server's own list, each shown with what it can do (tools,
+vision, thinking). A model that is not on the server is pulled from the flow, with a
+progress display, and the flow continues when the pull ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+import logging
+from typing import Any
+
+from homeassistant.config_entries import (
+    ConfigEntryState,
+    ConfigSubentryFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import CONF_LLM_HASS_API, CONF_MODEL, CONF_NAME, CONF_PROMPT
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import llm
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TemplateSelector,
+    TextSelector,
+)
+import probatio as vol
+
+from .client import ModelInfo, OllamaClient, OllamaError
+from .const import (
+    CONF_KEEP_ALIVE,
+    CONF_MAX_HISTORY,
+    CONF_MAX_TOOL_ITERATIONS,
+    CONF_NUM_CTX,
+    CONF_NUM_PREDICT,
+    CONF_PREFER_LOCAL,
+    CONF_TEMPERATURE,
+    CONF_THINK,
+    CONF_TOP_K,
+    CONF_TOP_P,
+    DEFAULT_AI_TASK_NAME,
+    DEFAULT_CONVERSATION_NAME,
+    DEFAULT_KEEP_ALIVE,
+    DEFAULT_MAX_HISTORY,
+    DEFAULT_MAX_TOOL_ITERATIONS,
+    DEFAULT_NUM_CTX,
+    DEFAULT_PREFER_LOCAL,
+    DEFAULT_THINK,
+    MAX_NUM_CTX,
+    MIN_NUM_CTX,
+    SUBENTRY_CONVERSATION,
+)
+from .runtime import OllamaConfigEntry
+
+_LOGGER = logging.getLogger(__name__)
+
+_SHOWN_CAPABILITIES = ("tools", "vision", "thinking")
+
+
+def _number(
+    minimum: float,
+    maximum: float,
+    step: float,
+    unit: str | None = None,
+    *,
+    slider: bool = False,
+) -> NumberSelector:
+    config = NumberSelectorConfig(
+        min=minimum,
+        max=maximum,
+        step=step,
+        mode=NumberSelectorMode.SLIDER if slider else NumberSelectorMode.BOX,
+    )
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
+
+
+def _model_options(infos: list[ModelInfo]) -> list[SelectOptionDict]:
+    """Installed chat models, tool-capable first, each labelled with its capabilities."""
+    chat_models = [
+        info
+        for info in infos
+        if "completion" in info.capabilities or not info.capabilities
+    ]
+    chat_models.sort(key=lambda info: (not info.supports_tools, info.name))
+    return [
+        SelectOptionDict(
+            value=info.name,
+            label=(
+                f"{info.name} ({', '.join(shown)})"
+                if (shown := [c for c in _SHOWN_CAPABILITIES if c in info.capabilities])
+                else f"{info.name} (no tools)"
+            ),
+        )
+        for info in chat_models
+    ]
+
+
+def agent_schema(
+    hass: HomeAssistant,
+    subentry_type: str,
+    options: Mapping[str, Any],
+    models: list[SelectOptionDict],
+    *,
+    is_new: bool,
+) -> vol.Schema:
+    """The options form of an agent or AI task."""
+    fields: dict[vol.Marker, Any] = {}
+    if is_new:
+        default_name = (
+            DEFAULT_CONVERSATION_NAME
+            if subentry_type == SUBENTRY_CONVERSATION
+            else DEFAULT_AI_TASK_NAME
+        )
+        fields[vol.Required(CONF_NAME, default=default_name)] = TextSelector()
+    fields[
+        vol.Required(
+            CONF_MODEL, description={"suggested_value": options.get(CONF_MODEL)}
+        )
+    ] = SelectSelector(
+        SelectSelectorConfig(
+            options=models, mode=SelectSelectorMode.DROPDOWN, custom_value=True
+        )
+    )
+    if subentry_type == SUBENTRY_CONVERSATION:
+        apis = [
+            SelectOptionDict(value=api.id, label=api.name)
+            for api in llm.async_get_apis(hass)
+        ]
+        valid_ids = {api["value"] for api in apis}
+        chosen = options.get(CONF_LLM_HASS_API, [llm.LLM_API_ASSIST] if is_new else [])
+        fields |= {
+            vol.Optional(
+                CONF_PROMPT, description={"suggested_value": options.get(CONF_PROMPT)}
+            ): (TemplateSelector()),
+            vol.Optional(
+                CONF_LLM_HASS_API,
+                description={
+                    "suggested_value": [api for api in chosen if api in valid_ids]
+                },
+            ): SelectSelector(SelectSelectorConfig(options=apis, multiple=True)),
+            vol.Required(
+                CONF_PREFER_LOCAL,
+                default=options.get(CONF_PREFER_LOCAL, DEFAULT_PREFER_LOCAL),
+            ): BooleanSelector(),
+        }
+    fields |= {
+        vol.Optional(
+            CONF_TEMPERATURE,
+            description={"suggested_value": options.get(CONF_TEMPERATURE)},
+        ): (_number(0, 2, 0.05, slider=True)),
+        vol.Optional(
+            CONF_TOP_P, description={"suggested_value": options.get(CONF_TOP_P)}
+        ): (_number(0, 1, 0.05, slider=True)),
+        vol.Optional(
+            CONF_TOP_K, description={"suggested_value": options.get(CONF_TOP_K)}
+        ): (_number(1, 200, 1)),
+        vol.Optional(
+            CONF_NUM_PREDICT,
+            description={"suggested_value": options.get(CONF_NUM_PREDICT)},
+        ): (_number(1, 32768, 1, "tokens")),
+        vol.Required(
+            CONF_NUM_CTX, default=options.get(CONF_NUM_CTX, DEFAULT_NUM_CTX)
+        ): _number(MIN_NUM_CTX, MAX_NUM_CTX, 1, "tokens"),
+        vol.Required(
+            CONF_KEEP_ALIVE, default=options.get(CONF_KEEP_ALIVE, DEFAULT_KEEP_ALIVE)
+        ): (_number(-1, 86400, 1, "s")),
+        vol.Required(
+            CONF_THINK, default=options.get(CONF_THINK, DEFAULT_THINK)
+        ): BooleanSelector(),
+    }
+    if subentry_type == SUBENTRY_CONVERSATION:
+        fields |= {
+            vol.Required(
+                CONF_MAX_HISTORY,
+                default=options.get(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY),
+            ): (_number(0, 100, 1)),
+            vol.Required(
+                CONF_MAX_TOOL_ITERATIONS,
+                default=options.get(
+                    CONF_MAX_TOOL_ITERATIONS, DEFAULT_MAX_TOOL_ITERATIONS
+                ),
+            ): _number(1, 20, 1),
+        }
+    return vol.Schema(fields)
+
+
+class AgentSubentryFlow(ConfigSubentryFlow):
+    """Add or reconfigure a conversation agent or an AI task."""
+
+    def __init__(self) -> None:
+        """Start with no pending pull."""
+        super().__init__()
+        self._title: str | None = None
+        self._data: dict[str, Any] = {}
+        self._pull_task: asyncio.Task[None] | None = None
+        self._pull_error = ""
+
+    @property
+    def _is_new(self) -> bool:
+        return self.source == "user"
+
+    @property
+    def _client(self) -> OllamaClient:
+        entry: OllamaConfigEntry = self._get_entry()
+        return entry.runtime_data.client
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Add an agent."""
+        return await self.async_step_set_options(user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change an agent."""
+        return await self.async_step_set_options(user_input)
+
+    async def async_step_set_options(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Choose the model and the options."""
+        if self._get_entry().state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="entry_not_loaded")
+        try:
+            installed = await self._client.list_models()
+            if user_input is None:
+                infos = [await self._client.model_info(name) for name in installed]
+        except OllamaError as err:
+            _LOGGER.warning("Listing the server's models failed: %s", err)
+            return self.async_abort(reason="cannot_connect")
+        if user_input is None:
+            options = (
+                {} if self._is_new else dict(self._get_reconfigure_subentry().data)
+            )
+            schema = agent_schema(
+                self.hass,
+                self._subentry_type,
+                options,
+                _model_options(infos),
+                is_new=self._is_new,
+            )
+            return self.async_show_form(step_id="set_options", data_schema=schema)
+        self._title = user_input.pop(CONF_NAME, None)
+        self._data = user_input
+        if user_input[CONF_MODEL] not in installed:
+            return await self.async_step_download()
+        return self._save()
+
+    async def async_step_download(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Pull the chosen model, showing the server's progress."""
+        model = self._data[CONF_MODEL]
+        if self._pull_task is None:
+            self._pull_task = self.hass.async_create_background_task(
+                self._async_pull(model), f"Pulling the Ollama model {model}"
+            )
+        if not self._pull_task.done():
+            return self.async_show_progress(
+                step_id="download",
+                progress_action="download",
+                progress_task=self._pull_task,
+                description_placeholders={"model": model},
+            )
+        if self._pull_error:
+            return self.async_show_progress_done(next_step_id="download_failed")
+        return self.async_show_progress_done(next_step_id="finish")
+
+    async def _async_pull(self, model: str) -> None:
+        """Pull the model; a failure is kept for the next step to report."""
+        try:
+            async for progress in self._client.pull(model):
+                if progress.total and progress.completed is not None:
+                    self.async_update_progress(progress.completed / progress.total)
+        except OllamaError as err:
+            _LOGGER.warning("Pulling %s failed: %s", model, err)
+            self._pull_error = str(err)
+
+    async def async_step_download_failed(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Say the pull failed, and why."""
+        return self.async_abort(
+            reason="download_failed",
+            description_placeholders={
+                "model": self._data[CONF_MODEL],
+                "error": self._pull_error,
+            },
+        )
+
+    async def async_step_finish(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """The pull ended: save the agent."""
+        return self._save()
+
+    def _save(self) -> SubentryFlowResult:
+        if self._is_new:
+            return self.async_create_entry(
+                title=self._title or self._data[CONF_MODEL], data=self._data
+            )
+        return self.async_update_and_abort(
+            self._get_entry(), self._get_reconfigure_subentry(), data=self._data
+        )

@@ -1,0 +1,1 @@
+"""Tool calling: what the model is offered, and how its calls are checked and run."""

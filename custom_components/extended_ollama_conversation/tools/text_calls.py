@@ -1,0 +1,186 @@
+"""Tool calls that a small model wrote into its answer instead of `tool_calls`.
+
+Small local models often write `{"name": ..., "arguments": ...}` as text, in a fenced
+JSON block, between <tool_call> tags, or in a sentence. Such text must be run, not
+spoken: `SpeechFilter` holds back anything that may be a call while the answer streams,
+and `extract_tool_calls` finds the calls once the answer is complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+import json
+import re
+from typing import Any
+
+_ARGUMENT_KEYS = ("arguments", "parameters", "args", "input")
+_NAME_KEYS = ("name", "tool", "tool_name", "function")
+
+# Where a call written as text may begin: a JSON object, a fence, a tag, a list of objects.
+_OPENER = re.compile(r"\{|```|<tool_call>|\[\s*\{")
+# The end of a chunk that may be the first characters of an opener.
+_PARTIAL_OPENER = re.compile(r"(`{1,2}|<(t(o(o(l(_(c(a(l(l)?)?)?)?)?)?)?)?)?|\[\s*)$")
+_TAGGED = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL)
+_FENCED = re.compile(r"```[\w-]*[ \t]*\n?(.*?)(?:```|$)", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class TextToolCall:
+    """One call found in the text: a tool name and its raw arguments."""
+
+    name: str
+    arguments: Any
+
+
+def extract_tool_calls(
+    text: str, is_tool_name: Callable[[str], bool]
+) -> tuple[str, list[TextToolCall]]:
+    """Split an answer into what is left to say and the tool calls written in it.
+
+    An object with an explicit arguments key (or a `function` key) is a call even when
+    its name is unknown, so the model can be told it used a wrong name. A bare
+    `{"name": ...}` is a call only when the name is one of the offered tools.
+    """
+    calls: list[TextToolCall] = []
+    spans: list[tuple[int, int]] = []
+    for pattern in (_TAGGED, _FENCED):
+        for match in pattern.finditer(text):
+            if _overlaps(match.span(), spans):
+                continue
+            found = list(_calls_in(match.group(1), is_tool_name))
+            if found:
+                calls.extend(found)
+                spans.append(match.span())
+    decoder = json.JSONDecoder()
+    position = 0
+    while (opener := _OPENER.search(text, position)) is not None:
+        start = opener.start()
+        if _overlaps((start, start + 1), spans):
+            position = start + 1
+            continue
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except ValueError:
+            position = start + 1
+            continue
+        found = list(_calls_from_value(value, is_tool_name))
+        if found:
+            calls.extend(found)
+            spans.append((start, end))
+        position = end if found else start + 1
+    return _remove_spans(text, spans), calls
+
+
+def _calls_in(
+    block: str, is_tool_name: Callable[[str], bool]
+) -> Iterator[TextToolCall]:
+    """Yield the calls in a fenced or tagged block (one value, or one per line)."""
+    block = block.strip()
+    try:
+        yield from _calls_from_value(json.loads(block), is_tool_name)
+    except ValueError:
+        for line in block.splitlines():
+            try:
+                yield from _calls_from_value(json.loads(line), is_tool_name)
+            except ValueError:
+                continue
+
+
+def _calls_from_value(
+    value: Any, is_tool_name: Callable[[str], bool]
+) -> Iterator[TextToolCall]:
+    """Yield the calls a decoded JSON value describes, if it has the shape of calls."""
+    if isinstance(value, list):
+        candidates = [_as_call(item, is_tool_name) for item in value]
+        if candidates and all(candidates):
+            yield from (call for call in candidates if call is not None)
+        return
+    if (call := _as_call(value, is_tool_name)) is not None:
+        yield call
+
+
+def _as_call(value: Any, is_tool_name: Callable[[str], bool]) -> TextToolCall | None:
+    """Read one object as a tool call, in any of the shapes small models write."""
+    if not isinstance(value, dict):
+        return None
+    if value.get("type") == "function" and isinstance(value.get("function"), dict):
+        value = value["function"]
+    function = value.get("function")
+    if isinstance(function, dict):
+        name = function.get("name")
+        arguments: Any = next(
+            (function[k] for k in _ARGUMENT_KEYS if k in function), {}
+        )
+        return TextToolCall(name, arguments) if isinstance(name, str) and name else None
+    name = next((value[k] for k in _NAME_KEYS if isinstance(value.get(k), str)), None)
+    if not name:
+        return None
+    has_arguments = any(key in value for key in _ARGUMENT_KEYS)
+    if not has_arguments and (len(value) != 1 or not is_tool_name(name)):
+        return None
+    arguments = next((value[k] for k in _ARGUMENT_KEYS if k in value), {})
+    return TextToolCall(name, arguments)
+
+
+def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(span[0] < end and start < span[1] for start, end in spans)
+
+
+def _remove_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """Return the text without the spans, with the white space tidied."""
+    kept = []
+    position = 0
+    for start, end in sorted(spans):
+        kept.append(text[position:start])
+        position = end
+    kept.append(text[position:])
+    return re.sub(
+        r"[ \t]*\n[ \t\n]*", "\n", re.sub(r"[ \t]{2,}", " ", "".join(kept))
+    ).strip()
+
+
+class SpeechFilter:
+    """Pass streamed text on at once, except what may be a tool call written as text.
+
+    From the first possible opener on, the text is held until the answer ends; then it
+    is either a call (not spoken) or plain text (spoken late, but never lost).
+    """
+
+    def __init__(self) -> None:
+        """Start with nothing held."""
+        self._pending = ""
+        self._holding = False
+
+    def feed(self, chunk: str) -> str:
+        """Take a chunk of the answer; return the part that is safe to say now."""
+        self._pending += chunk
+        if self._holding:
+            return ""
+        if (opener := _OPENER.search(self._pending)) is not None:
+            self._holding = True
+            safe, self._pending = (
+                self._pending[: opener.start()],
+                self._pending[opener.start() :],
+            )
+            return safe
+        if (partial := _PARTIAL_OPENER.search(self._pending)) is not None:
+            safe, self._pending = (
+                self._pending[: partial.start()],
+                self._pending[partial.start() :],
+            )
+            return safe
+        safe, self._pending = self._pending, ""
+        return safe
+
+    def finish(
+        self, is_tool_name: Callable[[str], bool]
+    ) -> tuple[str, list[TextToolCall]]:
+        """At the end of the answer: the held text left to say, and the calls in it."""
+        held, self._pending, self._holding = self._pending, "", False
+        if not held:
+            return "", []
+        rest, calls = extract_tool_calls(held, is_tool_name)
+        if not calls:
+            return held, []
+        return (f" {rest}" if rest and held[:1].isspace() else rest), calls

@@ -1,0 +1,284 @@
+"""The turn loop: stream /api/chat into the chat log, run tool calls, repeat.
+
+Shared by the conversation and AI Task entities. One request to the server per round;
+tool calls (native, or written as text by a small model) run through the chat log's
+LLM API and their results go back to the model, for at most `max_tool_iterations`
+rounds. Failures reach the caller as the client's exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+import logging
+from typing import Any
+
+from homeassistant.components import conversation
+from homeassistant.const import CONF_MODEL
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+
+from .client import ModelInfo, ToolsNotSupported
+from .const import (
+    ANSWER_RESERVE_TOKENS,
+    CONF_KEEP_ALIVE,
+    CONF_MAX_HISTORY,
+    CONF_MAX_TOOL_ITERATIONS,
+    CONF_NUM_CTX,
+    CONF_NUM_PREDICT,
+    CONF_THINK,
+    DEFAULT_KEEP_ALIVE,
+    DEFAULT_MAX_HISTORY,
+    DEFAULT_MAX_TOOL_ITERATIONS,
+    DEFAULT_NUM_CTX,
+    DEFAULT_THINK,
+    DOMAIN,
+    SAMPLING_OPTIONS,
+)
+from .context_window import fit_messages
+from .messages import Message, async_chat_message, async_chat_messages
+from .runtime import OllamaRuntimeData
+from .tools.text_calls import SpeechFilter
+from .tools.toolbox import Toolbox
+
+_LOGGER = logging.getLogger(__name__)
+
+OUT_OF_ROUNDS_SPEECH = (
+    "Sorry, I couldn't finish that: it took more steps than I am allowed to take."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSettings:
+    """An agent's options, with defaults filled in."""
+
+    model: str
+    num_ctx: int
+    keep_alive: int
+    think: bool
+    max_history: int
+    max_tool_iterations: int
+    sampling: dict[str, float | int]
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> AgentSettings:
+        """Read a subentry's data."""
+        return cls(
+            model=options[CONF_MODEL],
+            num_ctx=int(options.get(CONF_NUM_CTX, DEFAULT_NUM_CTX)),
+            keep_alive=int(options.get(CONF_KEEP_ALIVE, DEFAULT_KEEP_ALIVE)),
+            think=bool(options.get(CONF_THINK, DEFAULT_THINK)),
+            max_history=int(options.get(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY)),
+            max_tool_iterations=max(
+                1,
+                int(options.get(CONF_MAX_TOOL_ITERATIONS, DEFAULT_MAX_TOOL_ITERATIONS)),
+            ),
+            sampling={
+                key: options[key]
+                for key in SAMPLING_OPTIONS
+                if options.get(key) is not None
+            },
+        )
+
+    @property
+    def prompt_budget(self) -> int:
+        """Tokens the prompt may use, leaving room for the answer."""
+        answer = int(self.sampling.get(CONF_NUM_PREDICT, 0)) or ANSWER_RESERVE_TOKENS
+        return self.num_ctx - min(max(answer, 1), self.num_ctx // 4)
+
+
+class TurnRunner:
+    """Runs one turn of one agent against the chat log."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        runtime: OllamaRuntimeData,
+        chat_log: conversation.ChatLog,
+        agent_id: str,
+        settings: AgentSettings,
+    ) -> None:
+        """Hold what every round needs."""
+        self.hass = hass
+        self.runtime = runtime
+        self.chat_log = chat_log
+        self.agent_id = agent_id
+        self.settings = settings
+
+    async def async_run(self, output_format: dict[str, Any] | None = None) -> None:
+        """Answer the chat log's last request, running tools for up to N rounds."""
+        info = await self.runtime.client.model_info(self.settings.model)
+        toolbox = self._toolbox(info)
+        history = await async_chat_messages(self.hass, self.chat_log.content)
+        rounds = 0
+        while rounds < self.settings.max_tool_iterations:
+            try:
+                added = await self._async_round(history, toolbox, info, output_format)
+            except ToolsNotSupported:
+                if toolbox is None:
+                    raise
+                self._report_no_tools()
+                toolbox = None
+                continue  # the same round again, without tools
+            rounds += 1
+            history.extend(
+                [await async_chat_message(self.hass, item) for item in added]
+            )
+            if not self.chat_log.unresponded_tool_results:
+                return
+        _LOGGER.warning(
+            "%s stopped after %d rounds of tool calls without an answer",
+            self.agent_id,
+            rounds,
+        )
+        self.chat_log.async_add_assistant_content_without_tools(
+            conversation.AssistantContent(
+                agent_id=self.agent_id, content=OUT_OF_ROUNDS_SPEECH
+            )
+        )
+
+    def _toolbox(self, info: ModelInfo) -> Toolbox | None:
+        api = self.chat_log.llm_api
+        if api is None or not api.tools:
+            return None
+        if not info.supports_tools:
+            self._report_no_tools()
+            return None
+        return Toolbox(api)
+
+    async def _async_round(
+        self,
+        history: list[Message],
+        toolbox: Toolbox | None,
+        info: ModelInfo,
+        output_format: dict[str, Any] | None,
+    ) -> list[conversation.Content]:
+        """Send one request; stream its answer into the chat log; return what was added."""
+        tools = toolbox.specs if toolbox else []
+        messages = self._fit(history, tools)
+        request: dict[str, Any] = {
+            "model": self.settings.model,
+            "messages": messages,
+            "tools": tools or None,
+            "options": {"num_ctx": self.settings.num_ctx, **self.settings.sampling},
+            # -1 must be sent as a number; any other value as a duration.
+            "keep_alive": -1
+            if self.settings.keep_alive < 0
+            else f"{self.settings.keep_alive}s",
+            "format": output_format,
+        }
+        if "thinking" in info.capabilities:
+            request["think"] = self.settings.think
+        self.runtime.usage.requests += 1
+        stream = self.runtime.client.chat(**request)
+        return [
+            item
+            async for item in self.chat_log.async_add_delta_content_stream(
+                self.agent_id, self._deltas(stream, toolbox, messages, tools)
+            )
+        ]
+
+    def _fit(self, history: list[Message], tools: list[Any]) -> list[Message]:
+        """Drop the oldest turns until the request fits the context window."""
+        estimator, model = self.runtime.estimator, self.settings.model
+        budget = self.settings.prompt_budget
+        messages, dropped = fit_messages(
+            history,
+            max_history=self.settings.max_history,
+            budget=budget,
+            estimate=lambda candidate: estimator.estimate(model, candidate, tools),
+        )
+        if dropped:
+            _LOGGER.info(
+                "Dropped the %d oldest turn(s) of the conversation to fit num_ctx %d of %s",
+                dropped,
+                self.settings.num_ctx,
+                model,
+            )
+        if (size := estimator.estimate(model, messages, tools)) > budget:
+            _LOGGER.warning(
+                "The prompt for %s needs about %d tokens, more than num_ctx %d allows; "
+                "Ollama will cut its start. Raise num_ctx or expose fewer entities",
+                model,
+                size,
+                self.settings.num_ctx,
+            )
+        return messages
+
+    async def _deltas(
+        self,
+        stream: AsyncIterator[Any],
+        toolbox: Toolbox | None,
+        messages: list[Message],
+        tools: list[Any],
+    ) -> AsyncIterator[
+        conversation.AssistantContentDeltaDict | conversation.ToolResultContentDeltaDict
+    ]:
+        """Turn Ollama's stream into chat log deltas; text that is a tool call is not said."""
+        speech = SpeechFilter() if toolbox else None
+        native_calls: list[Any] = []
+        yield {"role": "assistant"}
+        async for part in stream:
+            message = part.message
+            if message.thinking:
+                yield {"thinking_content": message.thinking}
+            if message.content:
+                text = speech.feed(message.content) if speech else message.content
+                if text:
+                    yield {"content": text}
+            native_calls.extend(message.tool_calls or ())
+            if part.done:
+                self._count(part, messages, tools)
+        if toolbox is None or speech is None:
+            return
+        rest, text_calls = speech.finish(toolbox.is_tool_name)
+        if rest:
+            yield {"content": rest}
+        prepared = [
+            toolbox.prepare(c.function.name, c.function.arguments) for c in native_calls
+        ]
+        prepared += [toolbox.prepare(call.name, call.arguments) for call in text_calls]
+        if text_calls:
+            _LOGGER.debug("Recognised %d tool call(s) written as text", len(text_calls))
+        if not prepared:
+            return
+        yield {"tool_calls": [tool_input for tool_input, _ in prepared]}
+        for tool_input, refusal in prepared:
+            if refusal is not None:
+                yield {
+                    "role": "tool_result",
+                    "tool_call_id": tool_input.id,
+                    "tool_name": tool_input.tool_name,
+                    "result": refusal,
+                }
+
+    def _count(self, final: Any, messages: list[Message], tools: list[Any]) -> None:
+        """Record usage, and calibrate the token estimate on what Ollama counted."""
+        usage = self.runtime.usage
+        usage.prompt_tokens += final.prompt_eval_count or 0
+        usage.generated_tokens += final.eval_count or 0
+        if final.prompt_eval_count:
+            self.runtime.estimator.calibrate(
+                self.settings.model, messages, tools, final.prompt_eval_count
+            )
+
+    def _report_no_tools(self) -> None:
+        """Warn once per model and raise a repair issue suggesting one with tools."""
+        model = self.settings.model
+        if model in self.runtime.models_without_tools:
+            return
+        self.runtime.models_without_tools.add(model)
+        _LOGGER.warning(
+            "The model %s does not support tools: it can answer questions but cannot "
+            "control the home. Choose a model with tool support",
+            model,
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"model_without_tools_{model}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="model_without_tools",
+            translation_placeholders={"model": model},
+        )

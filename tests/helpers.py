@@ -1,0 +1,34 @@
+"""Small helpers for talking to the agent the way Home Assistant's callers do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components import conversation
+from homeassistant.core import Context, HomeAssistant
+
+from .conftest import AGENT_ID
+
+
+async def ask(
+    hass: HomeAssistant, text: str, conversation_id: str | None = None
+) -> conversation.ConversationResult:
+    """Send one request through Home Assistant's conversation API."""
+    return await conversation.async_converse(
+        hass, text, conversation_id, Context(), language="en", agent_id=AGENT_ID
+    )
+
+
+def speech(result: conversation.ConversationResult) -> str:
+    """What the person hears."""
+    return str(result.response.speech["plain"]["speech"])
+
+
+def tool_call(tool_name: str, /, **arguments: Any) -> dict[str, Any]:
+    """A native tool call, as the stand-in sends it."""
+    return {"name": tool_name, "arguments": arguments}
+
+
+def messages_of(body: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    """The messages of one role in a recorded /api/chat request."""
+    return [m for m in body["messages"] if m["role"] == role]
