@@ -1,5 +1,7 @@
-"""The conversation agent end to end: Home Assistant's conversation API, real entities,
-and the Ollama stand-in as the model."""
+"""The conversation agent end to end.
+
+Through Home Assistant's conversation API, with real entities and the stand-in as model.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +9,12 @@ import json
 from typing import Any
 
 from aiohttp.test_utils import TestClient
-import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
-
 from homeassistant.components import conversation
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import chat_session, intent
 from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from .conftest import AGENT_ID
 from .helpers import ask, messages_of, speech, tool_call

@@ -141,7 +141,7 @@ class TurnRunner:
         api = self.chat_log.llm_api
         if api is None or not api.tools:
             return None
-        if not info.supports_tools:
+        if not info.supports_tools or info.name in self.runtime.models_without_tools:
             self._report_no_tools()
             return None
         return Toolbox(api)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from homeassistant.helpers import llm
+import ollama
 import probatio as vol
 
 from .arguments import coerce_arguments
@@ -31,15 +32,19 @@ class Toolbox:
             )
             for tool in api.tools
         }
+        # Exactly what the ollama client will send (it drops schema keys it does not
+        # model), so that the context-window estimate counts what the server reads.
         self.specs: list[dict[str, Any]] = [
-            {
-                "type": "function",
-                "function": {
-                    "name": tool.name,
-                    "description": tool.description or "",
-                    "parameters": self._schemas[tool.name],
-                },
-            }
+            ollama.Tool.model_validate(
+                {
+                    "type": "function",
+                    "function": {
+                        "name": tool.name,
+                        "description": tool.description or "",
+                        "parameters": self._schemas[tool.name],
+                    },
+                }
+            ).model_dump(exclude_none=True)
             for tool in api.tools
         ]
 

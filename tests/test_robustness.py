@@ -1,0 +1,303 @@
+"""Small-model robustness: calls written as text, sloppy arguments, wrong tools, no tools."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from homeassistant.components import conversation
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import chat_session, issue_registry as ir
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.extended_ollama_conversation.const import DOMAIN
+
+from .conftest import AGENT_ID
+from .helpers import ask, messages_of, speech, tool_call
+from .ollama_stub import Fault, OllamaStub, Reply
+
+TURN_OFF = '{"name": "intent__HassTurnOff", "arguments": {"name": "Kitchen Lights"}}'
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        pytest.param([TURN_OFF], id="json-object"),
+        pytest.param(["```json\n", TURN_OFF, "\n```"], id="fenced-block"),
+        pytest.param(
+            ["<tool_call>\n", TURN_OFF, "\n</tool_call>"], id="tool-call-tags"
+        ),
+        pytest.param(
+            [
+                '{"function": {"name": "intent__HassTurnOff", "arguments": {"name": "Kitchen Lights"}}}'
+            ],
+            id="function-object",
+        ),
+        pytest.param(
+            ['{"name": "HassTurnOff", "parameters": {"name": "Kitchen Lights"}}'],
+            id="name-parameters-unprefixed",
+        ),
+        pytest.param(
+            ["Sure, I'll do that.\n```json\n", TURN_OFF, "\n```"],
+            id="inside-a-sentence",
+        ),
+    ],
+)
+async def test_tool_calls_written_as_text_are_run_not_spoken(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    chunks: list[str],
+) -> None:
+    """The light goes off and nothing of the JSON reaches the speech stream."""
+    ollama_stub.reply(Reply(chunks), "The kitchen lights are off.")
+    deltas: list[dict[str, Any]] = []
+    with (
+        chat_session.async_get_chat_session(hass) as session,
+        conversation.async_get_chat_log(
+            hass, session, chat_log_delta_listener=lambda _log, d: deltas.append(d)
+        ),
+    ):
+        result = await conversation.async_converse(
+            hass,
+            "turn off the kitchen light",
+            session.conversation_id,
+            None,
+            agent_id=AGENT_ID,
+        )
+    assert hass.states.get("light.kitchen_lights").state == "off"
+    spoken = "".join(d.get("content") or "" for d in deltas)
+    assert "{" not in spoken
+    assert "HassTurnOff" not in spoken
+    assert "```" not in spoken
+    assert "tool_call" not in spoken
+    assert speech(result) == "The kitchen lights are off."
+    second = ollama_stub.requests_to("/api/chat")[1].body
+    assistant = messages_of(second, "assistant")[-1]
+    assert assistant["tool_calls"][0]["function"]["name"] == "intent__HassTurnOff"
+
+
+async def test_text_that_only_looks_like_json_is_still_spoken(
+    hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
+) -> None:
+    """Braces that are not a tool call are held back while streaming, then said."""
+    ollama_stub.reply(Reply(["Use the set ", "{a, b} for that."]))
+    result = await ask(hass, "what set?")
+    assert speech(result) == "Use the set {a, b} for that."
+    assert len(ollama_stub.requests_to("/api/chat")) == 1
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected_temperature"),
+    [
+        pytest.param(
+            Reply(
+                [
+                    json.dumps(
+                        {
+                            "name": "climate__HassClimateSetTemperature",
+                            "arguments": json.dumps(
+                                {"name": "HeatPump", "temperature": "21"}
+                            ),
+                        }
+                    )
+                ]
+            ),
+            21,
+            id="arguments-as-json-string",
+        ),
+        pytest.param(
+            Reply(
+                tool_calls=[
+                    tool_call(
+                        "climate__HassClimateSetTemperature",
+                        name="HeatPump",
+                        temperature="21.5",
+                    )
+                ]
+            ),
+            21.5,
+            id="number-as-string",
+        ),
+        pytest.param(
+            Reply(
+                tool_calls=[
+                    tool_call(
+                        "climate__HassClimateSetTemperature",
+                        name="HeatPump",
+                        temperature=22,
+                        area="None",
+                        floor="",
+                    )
+                ]
+            ),
+            22,
+            id="junk-placeholders",
+        ),
+    ],
+)
+async def test_sloppy_arguments_are_repaired(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    reply: Reply,
+    expected_temperature: float,
+) -> None:
+    """Arguments the schema makes unambiguous are coerced, and the action happens."""
+    ollama_stub.reply(reply, "Done.")
+    await ask(hass, "set the heat pump")
+    assert (
+        hass.states.get("climate.heatpump").attributes["temperature"]
+        == expected_temperature
+    )
+
+
+async def test_single_value_where_a_list_is_expected(
+    hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
+) -> None:
+    """A lone domain where the schema wants a list is wrapped, and the call works."""
+    ollama_stub.reply(
+        Reply(
+            tool_calls=[
+                tool_call("intent__HassTurnOff", name="Kitchen Lights", domain="light")
+            ]
+        ),
+        "Off.",
+    )
+    await ask(hass, "kitchen lights off")
+    assert hass.states.get("light.kitchen_lights").state == "off"
+    sent = messages_of(ollama_stub.requests_to("/api/chat")[1].body, "assistant")[-1]
+    assert sent["tool_calls"][0]["function"]["arguments"]["domain"] == ["light"]
+
+
+async def test_unknown_tool_is_explained_and_the_model_corrects_itself(
+    hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
+) -> None:
+    """A made-up tool name comes back as an error listing the real tools."""
+    ollama_stub.reply(
+        Reply(tool_calls=[tool_call("switch_off_light", name="Kitchen Lights")]),
+        Reply(tool_calls=[tool_call("intent__HassTurnOff", name="Kitchen Lights")]),
+        "Done.",
+    )
+    result = await ask(hass, "turn off the kitchen light")
+    assert speech(result) == "Done."
+    assert hass.states.get("light.kitchen_lights").state == "off"
+    error = messages_of(ollama_stub.requests_to("/api/chat")[1].body, "tool")[0]
+    assert "There is no tool named 'switch_off_light'" in error["content"]
+    assert "intent__HassTurnOff" in error["content"]
+
+
+async def test_invalid_arguments_are_explained(
+    hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
+) -> None:
+    """Arguments that cannot be repaired come back saying what is wrong."""
+    ollama_stub.reply(
+        Reply(
+            tool_calls=[
+                tool_call(
+                    "climate__HassClimateSetTemperature",
+                    name="HeatPump",
+                    temperature="warm",
+                )
+            ]
+        ),
+        "I could not set it.",
+    )
+    result = await ask(hass, "make the heat pump warm")
+    assert speech(result) == "I could not set it."
+    error = messages_of(ollama_stub.requests_to("/api/chat")[1].body, "tool")[0][
+        "content"
+    ]
+    assert "InvalidArguments" in error
+    assert "temperature" in error
+
+
+async def test_failing_action_goes_back_to_the_model(
+    hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
+) -> None:
+    """An action on a device that does not exist returns an error the model can read."""
+    ollama_stub.reply(
+        Reply(tool_calls=[tool_call("intent__HassTurnOn", name="Garage Disco Ball")]),
+        "There is no disco ball.",
+    )
+    result = await ask(hass, "turn on the disco ball")
+    assert speech(result) == "There is no disco ball."
+    error = messages_of(ollama_stub.requests_to("/api/chat")[1].body, "tool")[0][
+        "content"
+    ]
+    assert "error" in error.lower()
+
+
+async def test_out_of_rounds_ends_with_one_sentence(
+    hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
+) -> None:
+    """A model that keeps calling tools is stopped after max_tool_iterations rounds."""
+    ollama_stub.reply(
+        *[
+            Reply(tool_calls=[tool_call("homeassistant__GetLiveContext")])
+            for _ in range(6)
+        ]
+    )
+    result = await ask(hass, "what is going on?")
+    assert len(ollama_stub.requests_to("/api/chat")) == 6
+    assert speech(result).startswith("Sorry, I couldn't finish that")
+    assert "Traceback" not in speech(result)
+
+
+async def test_model_without_tool_support_still_answers(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The server's 400 "does not support tools": answer without tools, warn once, repair."""
+    ollama_stub.models["qwen2.5:3b"].capabilities = ["completion", "tools"]
+    ollama_stub.add_model("gemma:2b", capabilities=["completion"])
+    # The server says no even though /api/show claimed tools (older servers do that).
+    ollama_stub.fail(Fault.NO_TOOLS, path="/api/chat")
+    ollama_stub.reply("It is 20 degrees.", "Still 20 degrees.")
+    first = await ask(hass, "how warm is it?")
+    second = await ask(hass, "and now?")
+    assert speech(first) == "It is 20 degrees."
+    assert speech(second) == "Still 20 degrees."
+    chats = ollama_stub.requests_to("/api/chat")
+    assert chats[0].body["tools"]
+    assert not chats[1].body.get("tools")
+    assert not chats[2].body.get("tools")
+    assert caplog.text.count("does not support tools: it can answer questions") == 1
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "model_without_tools_qwen2.5:3b")
+    assert issue is not None
+    assert issue.translation_placeholders == {"model": "qwen2.5:3b"}
+
+
+@pytest.mark.parametrize(
+    "agent_options",
+    [{"model": "gemma:2b", "llm_hass_api": ["assist"], "prefer_local": False}],
+)
+async def test_capabilities_without_tools_send_none(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_options: dict[str, Any],
+    home: None,
+) -> None:
+    """A model whose capabilities lack tools is never sent tools."""
+    ollama_stub.add_model("gemma:2b", capabilities=["completion"])
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={"url": ollama_stub.url, "timeout": 2},
+        subentries_data=[
+            {
+                "subentry_type": "conversation",
+                "data": agent_options,
+                "title": "Ollama Conversation",
+                "unique_id": None,
+            }
+        ],
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    ollama_stub.reply("Hi.")
+    assert speech(await ask(hass, "hello")) == "Hi."
+    assert not ollama_stub.requests_to("/api/chat")[0].body.get("tools")
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "model_without_tools_gemma:2b")
