@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -47,7 +48,7 @@ async def test_oldest_turns_are_dropped_to_fit(
     assert "Home Assistant" in last["messages"][0]["content"]
     assert "Dropped the" in caplog.text
     estimator = agent_entry.runtime_data.estimator
-    assert estimator.estimate("qwen2.5:3b", last["messages"], []) <= 2048 - 512
+    assert estimator.estimate("qwen2.5:3b", last["messages"], 0) <= 2048 - 512
 
 
 @pytest.mark.parametrize(
@@ -85,11 +86,10 @@ async def test_estimate_is_calibrated_by_what_ollama_counts(
     body = ollama_stub.requests_to("/api/chat")[0].body
     # Overestimating a little is the safe side: 5 % of text tokens, by design.
     assert estimator.estimate(
-        "qwen2.5:3b", body["messages"], body["tools"]
+        "qwen2.5:3b", body["messages"], len(json.dumps(body["tools"]))
     ) == pytest.approx((4000 - 8) / 0.95 + 8, abs=2)
-    ollama_stub.reply(
-        Reply("ok", prompt_eval_count=3)
-    )  # a cached prompt: not a measurement
+    # A prompt served from Ollama's cache counts few tokens: not a measurement.
+    ollama_stub.reply(Reply("ok", prompt_eval_count=3))
     await ask(hass, "hello again")
     assert estimator.chars_per_token["qwen2.5:3b"] == learned
     assert agent_entry.runtime_data.usage.prompt_tokens == 4003
@@ -121,8 +121,8 @@ def test_estimator_defaults_and_ignores_nonsense() -> None:
     """Without a measurement the estimate is cautious; odd measurements are ignored."""
     estimator = TokenEstimator()
     messages = [{"role": "user", "content": "x" * 320}]
-    assert estimator.estimate("m", messages, []) == 101 + 4
-    estimator.calibrate("m", messages, [], 2)  # fewer tokens than messages
-    estimator.calibrate("m", messages, [], 1000)  # 0.3 characters a token
+    assert estimator.estimate("m", messages, 0) == 101 + 4
+    estimator.calibrate("m", messages, 0, 2)  # fewer tokens than messages
+    estimator.calibrate("m", messages, 0, 1000)  # 0.3 characters a token
     assert estimator.chars_per_token == {}
     logging.getLogger(__name__).debug("estimator %s", estimator)

@@ -33,10 +33,10 @@ class TokenEstimator:
     chars_per_token: dict[str, float] = field(default_factory=dict)
 
     def estimate(
-        self, model: str, messages: list[dict[str, Any]], tools: list[Any]
+        self, model: str, messages: list[dict[str, Any]], tools_chars: int
     ) -> int:
         """Estimate the prompt tokens of a request."""
-        return self.tokens(model, _prompt_chars(messages, tools)) + (
+        return self.tokens(model, _prompt_chars(messages) + tools_chars) + (
             MESSAGE_OVERHEAD_TOKENS * len(messages)
         )
 
@@ -48,14 +48,14 @@ class TokenEstimator:
         self,
         model: str,
         messages: list[dict[str, Any]],
-        tools: list[Any],
+        tools_chars: int,
         prompt_tokens: int,
     ) -> None:
         """Learn from a request Ollama has counted (a moving average, cautious side)."""
         text_tokens = prompt_tokens - MESSAGE_OVERHEAD_TOKENS * len(messages)
         if text_tokens <= 0:
             return
-        measured = _prompt_chars(messages, tools) / text_tokens
+        measured = (_prompt_chars(messages) + tools_chars) / text_tokens
         if not MIN_CHARS_PER_TOKEN <= measured <= MAX_CHARS_PER_TOKEN:
             return  # a prompt served partly from Ollama's cache counts fewer tokens
         previous = self.chars_per_token.get(model)
@@ -65,14 +65,14 @@ class TokenEstimator:
         self.chars_per_token[model] = ratio * 0.95
 
 
-def _prompt_chars(messages: list[dict[str, Any]], tools: list[Any]) -> int:
+def _prompt_chars(messages: list[dict[str, Any]]) -> int:
     text = sum(
         len(m.get("content") or "") + len(m.get("thinking") or "") for m in messages
     )
     calls = sum(
         len(json.dumps(m["tool_calls"])) for m in messages if m.get("tool_calls")
     )
-    return text + calls + (len(json.dumps(tools)) if tools else 0)
+    return text + calls
 
 
 def fit_messages(

@@ -155,7 +155,8 @@ class TurnRunner:
     ) -> list[conversation.Content]:
         """Send one request; stream its answer into the chat log; return what was added."""
         tools = toolbox.specs if toolbox else []
-        messages = self._fit(history, tools)
+        tools_chars = toolbox.specs_chars if toolbox else 0
+        messages = self._fit(history, tools_chars)
         request: dict[str, Any] = {
             "model": self.settings.model,
             "messages": messages,
@@ -174,11 +175,11 @@ class TurnRunner:
         return [
             item
             async for item in self.chat_log.async_add_delta_content_stream(
-                self.agent_id, self._deltas(stream, toolbox, messages, tools)
+                self.agent_id, self._deltas(stream, toolbox, messages, tools_chars)
             )
         ]
 
-    def _fit(self, history: list[Message], tools: list[Any]) -> list[Message]:
+    def _fit(self, history: list[Message], tools_chars: int) -> list[Message]:
         """Drop the oldest turns until the request fits the context window."""
         estimator, model = self.runtime.estimator, self.settings.model
         budget = self.settings.prompt_budget
@@ -186,7 +187,9 @@ class TurnRunner:
             history,
             max_history=self.settings.max_history,
             budget=budget,
-            estimate=lambda candidate: estimator.estimate(model, candidate, tools),
+            estimate=lambda candidate: estimator.estimate(
+                model, candidate, tools_chars
+            ),
         )
         if dropped:
             _LOGGER.info(
@@ -195,7 +198,7 @@ class TurnRunner:
                 self.settings.num_ctx,
                 model,
             )
-        if (size := estimator.estimate(model, messages, tools)) > budget:
+        if (size := estimator.estimate(model, messages, tools_chars)) > budget:
             _LOGGER.warning(
                 "The prompt for %s needs about %d tokens, more than num_ctx %d allows; "
                 "Ollama will cut its start. Raise num_ctx or expose fewer entities",
@@ -210,7 +213,7 @@ class TurnRunner:
         stream: AsyncIterator[Any],
         toolbox: Toolbox | None,
         messages: list[Message],
-        tools: list[Any],
+        tools_chars: int,
     ) -> AsyncIterator[
         conversation.AssistantContentDeltaDict | conversation.ToolResultContentDeltaDict
     ]:
@@ -228,7 +231,7 @@ class TurnRunner:
                     yield {"content": text}
             native_calls.extend(message.tool_calls or ())
             if part.done:
-                self._count(part, messages, tools)
+                self._count(part, messages, tools_chars)
         if toolbox is None or speech is None:
             return
         rest, text_calls = speech.finish(toolbox.is_tool_name)
@@ -252,14 +255,14 @@ class TurnRunner:
                     "result": refusal,
                 }
 
-    def _count(self, final: Any, messages: list[Message], tools: list[Any]) -> None:
+    def _count(self, final: Any, messages: list[Message], tools_chars: int) -> None:
         """Record usage, and calibrate the token estimate on what Ollama counted."""
         usage = self.runtime.usage
         usage.prompt_tokens += final.prompt_eval_count or 0
         usage.generated_tokens += final.eval_count or 0
         if final.prompt_eval_count:
             self.runtime.estimator.calibrate(
-                self.settings.model, messages, tools, final.prompt_eval_count
+                self.settings.model, messages, tools_chars, final.prompt_eval_count
             )
 
     def _report_no_tools(self) -> None:

@@ -7,7 +7,9 @@ and anything wrong becomes a tool result that tells the model what to fix.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+import json
 from typing import Any
 
 from homeassistant.helpers import llm
@@ -16,37 +18,55 @@ import probatio as vol
 
 from .arguments import coerce_arguments
 
+# Describing a tool (probatio.to_openapi, then the ollama client's own model) is most of
+# a turn's own work, and the Assist API rebuilds its tools every turn. Descriptions are
+# kept by the schema's text, so a schema that changes (new areas, say) is described anew.
+_DESCRIPTION_CACHE_SIZE = 512
+type _Description = tuple[dict[str, Any], dict[str, Any], int]
+_descriptions: OrderedDict[Hashable, _Description] = OrderedDict()
+
+
+def _describe(tool: llm.Tool, serializer: Callable[[Any], Any]) -> _Description:
+    """Return a tool's JSON schema, its definition as Ollama gets it, and its size."""
+    key = (tool.name, tool.description, repr(tool.parameters.schema), serializer)
+    if (cached := _descriptions.get(key)) is not None:
+        _descriptions.move_to_end(key)
+        return cached
+    schema = vol.to_openapi(
+        tool.parameters, custom_serializer=serializer, openapi_version="3.1.0"
+    )
+    # What the ollama client sends (it drops schema keys it does not model), so that
+    # the context-window estimate counts what the server reads.
+    spec = ollama.Tool.model_validate(
+        {
+            "type": "function",
+            "function": {
+                "name": tool.name,
+                "description": tool.description or "",
+                "parameters": schema,
+            },
+        }
+    ).model_dump(exclude_none=True)
+    _descriptions[key] = described = (schema, spec, len(json.dumps(spec)))
+    if len(_descriptions) > _DESCRIPTION_CACHE_SIZE:
+        _descriptions.popitem(last=False)
+    return described
+
 
 class Toolbox:
     """The tools of a chat log's LLM API, as Ollama is shown them."""
 
     def __init__(self, api: llm.APIInstance) -> None:
-        """Describe each tool once per turn."""
+        """Describe each tool (from the cache when its schema is unchanged)."""
         self._tools = {tool.name: tool for tool in api.tools}
         serializer: Callable[[Any], Any] = (
             api.custom_serializer or llm.selector_serializer
         )
-        self._schemas: dict[str, dict[str, Any]] = {
-            tool.name: vol.to_openapi(
-                tool.parameters, custom_serializer=serializer, openapi_version="3.1.0"
-            )
-            for tool in api.tools
-        }
-        # Exactly what the ollama client will send (it drops schema keys it does not
-        # model), so that the context-window estimate counts what the server reads.
-        self.specs: list[dict[str, Any]] = [
-            ollama.Tool.model_validate(
-                {
-                    "type": "function",
-                    "function": {
-                        "name": tool.name,
-                        "description": tool.description or "",
-                        "parameters": self._schemas[tool.name],
-                    },
-                }
-            ).model_dump(exclude_none=True)
-            for tool in api.tools
-        ]
+        described = {tool.name: _describe(tool, serializer) for tool in api.tools}
+        self._schemas = {name: schema for name, (schema, _, _) in described.items()}
+        self.specs: list[dict[str, Any]] = [spec for _, spec, _ in described.values()]
+        # The length of the tool list as JSON, for the context-window estimate.
+        self.specs_chars = sum(size + 2 for _, _, size in described.values())
 
     def resolve(self, name: str) -> str | None:
         """Return the offered tool a name means, if exactly one fits."""
