@@ -241,8 +241,8 @@ async def arrange_demo_home(api: HomeAssistantAPI) -> int:
     return len(exposed)
 
 
-async def add_server_entry(api: HomeAssistantAPI, url: str) -> str:
-    """Make sure exactly one server entry points at `url`; return its state."""
+async def add_server_entry(api: HomeAssistantAPI, url: str) -> tuple[str, str]:
+    """Make sure exactly one server entry points at `url`; return its ID and state."""
     for entry in await api.rest(
         "GET", f"/api/config/config_entries/entry?domain={DOMAIN}"
     ):
@@ -264,16 +264,77 @@ async def add_server_entry(api: HomeAssistantAPI, url: str) -> str:
         if result["type"] != "create_entry":
             raise SystemExit(f"Adding the Ollama server failed: {result.get('errors')}")
     deadline = time.monotonic() + 60
-    state = "unknown"
+    entries: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         entries = await api.rest(
             "GET", f"/api/config/config_entries/entry?domain={DOMAIN}"
         )
-        state = entries[0]["state"] if entries else "missing"
-        if state in ("loaded", "setup_error", "migration_error"):
+        if entries and entries[0]["state"] in ("loaded", "setup_error"):
             break
         await asyncio.sleep(1)
-    return state
+    if not entries:
+        return "", "missing"
+    return entries[0]["entry_id"], entries[0]["state"]
+
+
+async def add_agent(api: HomeAssistantAPI, entry_id: str) -> str:
+    """Add a conversation agent (first model with tools) unless there is one; return it."""
+    subentries = await api.ws("config_entries/subentries/list", entry_id=entry_id)
+    if not any(sub["subentry_type"] == "conversation" for sub in subentries):
+        flow = await api.rest(
+            "POST",
+            "/api/config/config_entries/subentries/flow",
+            {"handler": [entry_id, "conversation"]},
+        )
+        field = next(f for f in flow["data_schema"] if f["name"] == "model")
+        models = field["selector"]["select"]["options"]
+        if not models:
+            raise SystemExit("The Ollama server has no models: pull one first")
+        result = await api.rest(
+            "POST",
+            f"/api/config/config_entries/subentries/flow/{flow['flow_id']}",
+            {
+                "name": "Ollama",
+                "model": models[0]["value"],
+                "llm_hass_api": ["assist"],
+                "prefer_local": True,
+                "num_ctx": 8192,
+                "keep_alive": -1,
+                "think": False,
+                "max_history": 20,
+                "max_tool_iterations": 6,
+            },
+        )
+        if result["type"] != "create_entry":
+            raise SystemExit(f"Adding the agent failed: {result}")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        registry = await api.ws("config/entity_registry/list")
+        agents = [
+            e["entity_id"]
+            for e in registry
+            if e["platform"] == DOMAIN and e["entity_id"].startswith("conversation.")
+        ]
+        if agents:
+            return agents[0]
+        await asyncio.sleep(1)
+    raise SystemExit("The conversation agent did not appear")
+
+
+async def use_in_assist(api: HomeAssistantAPI, agent_id: str) -> None:
+    """Make the agent the conversation engine of the preferred Assist pipeline."""
+    listed = await api.ws("assist_pipeline/pipeline/list")
+    preferred = next(
+        p for p in listed["pipelines"] if p["id"] == listed["preferred_pipeline"]
+    )
+    if preferred["conversation_engine"] == agent_id:
+        return
+    fields = {k: v for k, v in preferred.items() if k != "id"}
+    await api.ws(
+        "assist_pipeline/pipeline/update",
+        pipeline_id=preferred["id"],
+        **{**fields, "conversation_engine": agent_id},
+    )
 
 
 async def main() -> None:
@@ -287,12 +348,17 @@ async def main() -> None:
         await api.wait_until_up()
         await api.log_in()
         exposed = await arrange_demo_home(api)
-        state = await add_server_entry(api, args.ollama_url)
+        entry_id, state = await add_server_entry(api, args.ollama_url)
+        agent = ""
+        if state == "loaded":
+            agent = await add_agent(api, entry_id)
+            await use_in_assist(api, agent)
         await api.close()
     print(
         f"\n  Home Assistant: http://localhost:8123   login: {USERNAME} / {PASSWORD}\n"
         f"  Demo home: {exposed} entities exposed to Assist, in areas.\n"
         f"  Ollama server entry for {args.ollama_url}: {state}\n"
+        f"  Conversation agent {agent}, used by the Assist pipeline.\n"
         "  Press Ctrl-C to stop.\n",
         flush=True,
     )
