@@ -14,7 +14,7 @@ import probatio as vol
 
 from .client import ModelInfo, OllamaError
 from .const import DOMAIN, SUBENTRY_AI_TASK
-from .entity import OllamaLLMEntity
+from .entity import OllamaLLMEntity, add_subentry_entities
 from .runtime import OllamaConfigEntry
 from .turn import AgentSettings
 
@@ -27,12 +27,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add one AI Task entity per AI task subentry."""
-    for subentry in entry.subentries.values():
-        if subentry.subentry_type == SUBENTRY_AI_TASK:
-            async_add_entities(
-                [OllamaTaskEntity(entry, subentry)],
-                config_subentry_id=subentry.subentry_id,
-            )
+    add_subentry_entities(entry, SUBENTRY_AI_TASK, OllamaTaskEntity, async_add_entities)
 
 
 class OllamaTaskEntity(ai_task.AITaskEntity, OllamaLLMEntity):

@@ -19,7 +19,7 @@ from .const import (
     DOMAIN,
     SUBENTRY_CONVERSATION,
 )
-from .entity import OllamaLLMEntity
+from .entity import OllamaLLMEntity, add_subentry_entities
 from .local_first import async_handle_locally
 from .runtime import OllamaConfigEntry
 
@@ -34,12 +34,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add one conversation entity per conversation subentry."""
-    for subentry in entry.subentries.values():
-        if subentry.subentry_type == SUBENTRY_CONVERSATION:
-            async_add_entities(
-                [OllamaConversationEntity(entry, subentry)],
-                config_subentry_id=subentry.subentry_id,
-            )
+    add_subentry_entities(
+        entry, SUBENTRY_CONVERSATION, OllamaConversationEntity, async_add_entities
+    )
 
 
 class OllamaConversationEntity(conversation.ConversationEntity, OllamaLLMEntity):

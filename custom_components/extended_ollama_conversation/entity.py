@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from homeassistant.components import conversation
@@ -10,10 +10,26 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_MODEL
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 from .runtime import OllamaConfigEntry
 from .turn import AgentSettings, TurnRunner
+
+
+def add_subentry_entities(
+    entry: OllamaConfigEntry,
+    subentry_type: str,
+    entity_class: Callable[[OllamaConfigEntry, ConfigSubentry], Entity],
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add one entity for each subentry of a type, tied to its subentry."""
+    for subentry in entry.subentries.values():
+        if subentry.subentry_type == subentry_type:
+            async_add_entities(
+                [entity_class(entry, subentry)],
+                config_subentry_id=subentry.subentry_id,
+            )
 
 
 class OllamaLLMEntity(Entity):
