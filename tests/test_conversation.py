@@ -174,3 +174,30 @@ async def test_without_llm_api_it_only_talks(
     assert not ollama_stub.requests_to("/api/chat")[0].body.get("tools")
     assert not hass.states.get(AGENT_ID).attributes["supported_features"]
     assert json.loads(json.dumps(result.as_dict()))
+
+
+@pytest.mark.parametrize(
+    "agent_options", [{"model": "qwen3:4b", "think": True, "prefer_local": False}]
+)
+async def test_think_is_sent_only_to_thinking_models(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    agent_options: dict[str, Any],
+) -> None:
+    """A thinking model gets `think`; one request per turn; capabilities read once."""
+    ollama_stub.add_model("qwen3:4b", capabilities=["completion", "tools", "thinking"])
+    ollama_stub.reply("One.", "Two.")
+    await ask(hass, "first")
+    await ask(hass, "second")
+    chats = ollama_stub.requests_to("/api/chat")
+    assert [c.body["think"] for c in chats] == [True, True]
+    assert [r.body["model"] for r in ollama_stub.requests_to("/api/show")] == [
+        "qwen3:4b"
+    ]
+
+    ollama_stub.models["qwen3:4b"].capabilities = ["completion", "tools"]
+    agent_entry.runtime_data.client.forget_model_info()
+    ollama_stub.reply("Three.")
+    await ask(hass, "third")
+    assert "think" not in ollama_stub.requests_to("/api/chat")[-1].body

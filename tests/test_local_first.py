@@ -38,12 +38,16 @@ async def test_unmatched_request_goes_to_the_model(
     agent_options: dict[str, Any],
 ) -> None:
     """Anything the matcher does not know is the model's, with the local turn in history."""
-    await ask(hass, "turn off the kitchen lights")
+    local = await ask(hass, "turn off the kitchen lights")
     ollama_stub.reply("Why did the lamp go to school? To get brighter.")
-    result = await ask(hass, "tell me a joke about lights")
+    result = await ask(hass, "tell me a joke about lights", local.conversation_id)
     assert speech(result).startswith("Why did the lamp")
     body = ollama_stub.requests_to("/api/chat")[0].body
-    assert messages_of(body, "user")[-1]["content"] == "tell me a joke about lights"
+    assert [m["content"] for m in messages_of(body, "user")] == [
+        "turn off the kitchen lights",
+        "tell me a joke about lights",
+    ]
+    assert messages_of(body, "assistant")[0]["content"] == speech(local)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_LLM_HASS_API, CONF_MODEL, CONF_NAME
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import (
     EVENT_DATA_ENTRY_FLOW_PROGRESS_UPDATE,
     FlowResultType,
@@ -82,10 +82,12 @@ async def test_pull_a_model_with_progress(
     """A model typed in that is not on the server is pulled, with progress, then saved."""
     ollama_stub.registry["llama3.2:3b"] = ollama_stub.models["qwen2.5:3b"]
     progress: list[float] = []
-    hass.bus.async_listen(
-        EVENT_DATA_ENTRY_FLOW_PROGRESS_UPDATE,
-        lambda event: progress.append(event.data["progress"]),
-    )
+
+    @callback
+    def record(event: Event) -> None:
+        progress.append(event.data["progress"])
+
+    hass.bus.async_listen(EVENT_DATA_ENTRY_FLOW_PROGRESS_UPDATE, record)
     result = await _start(hass, agent_entry)
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {**NEW_AGENT, CONF_MODEL: "llama3.2:3b"}
