@@ -47,7 +47,12 @@ async def test_unmatched_request_goes_to_the_model(
         "turn off the kitchen lights",
         "tell me a joke about lights",
     ]
-    assert messages_of(body, "assistant")[0]["content"] == speech(local)
+    # Home Assistant records the local command as a tool call, its result and the speech.
+    assert [m.get("content") for m in messages_of(body, "assistant")] == [
+        None,
+        speech(local),
+    ]
+    assert messages_of(body, "tool")[0]["tool_name"] == "HassTurnOff"
 
 
 @pytest.mark.parametrize(
