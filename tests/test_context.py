@@ -92,7 +92,7 @@ async def test_areas_and_floors_group_the_directory(
         exposed_devices(hass), "hello", budget=4000, count_tokens=tokens
     )
     kitchen_line = next(
-        l for l in context.directory.splitlines() if l.startswith("Kitchen:")
+        line for line in context.directory.splitlines() if line.startswith("Kitchen:")
     )
     assert "light: " in kitchen_line
     assert "cooking light" in kitchen_line

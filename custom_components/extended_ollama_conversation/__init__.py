@@ -15,12 +15,13 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import config_validation as cv, device_registry as dr, llm
 from homeassistant.helpers.typing import ConfigType
 
 from .client import InvalidAuth, OllamaClient, OllamaError, display_host
 from .const import DEFAULT_TIMEOUT, DEFAULT_VERIFY_SSL, DOMAIN
 from .runtime import OllamaConfigEntry, OllamaRuntimeData
+from .tools.home_api import CompactHomeAPI
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = (Platform.AI_TASK, Platform.CONVERSATION)
@@ -37,7 +38,8 @@ def client_from_config(data: Mapping[str, Any]) -> OllamaClient:
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up the integration; everything happens per config entry."""
+    """Register the integration's LLM API; everything else happens per config entry."""
+    llm.async_register_api(hass, CompactHomeAPI(hass))
     return True
 
 

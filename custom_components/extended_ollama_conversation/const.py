@@ -34,6 +34,7 @@ CONF_THINK: Final = "think"
 CONF_MAX_HISTORY: Final = "max_history"
 CONF_MAX_TOOL_ITERATIONS: Final = "max_tool_iterations"
 CONF_PREFER_LOCAL: Final = "prefer_local"
+CONF_CONTEXT_BUDGET: Final = "context_budget"
 
 DEFAULT_NUM_CTX: Final = 8192
 MIN_NUM_CTX: Final = 2048
@@ -43,6 +44,10 @@ DEFAULT_THINK: Final = False
 DEFAULT_MAX_HISTORY: Final = 20  # earlier turns kept; 0 keeps all that fit
 DEFAULT_MAX_TOOL_ITERATIONS: Final = 6
 DEFAULT_PREFER_LOCAL: Final = True
+# Tokens for the home's description; with the Assist tools (about 2,500 tokens) and a
+# conversation this suits the default num_ctx of 8192.
+DEFAULT_CONTEXT_BUDGET: Final = 2000
+MIN_CONTEXT_BUDGET: Final = 200
 
 # Sampling options are sent only when set; Ollama's model defaults apply otherwise.
 SAMPLING_OPTIONS: Final = (CONF_TEMPERATURE, CONF_TOP_P, CONF_TOP_K, CONF_NUM_PREDICT)

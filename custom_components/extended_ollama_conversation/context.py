@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from difflib import SequenceMatcher
 import re
 
 from homeassistant.components.homeassistant.exposed_entities import async_should_expose
@@ -130,8 +131,8 @@ class HomeContext:
         return f"{self.directory}\n{self.current}" if self.current else self.directory
 
 
-def exposed_devices(hass: HomeAssistant) -> list[Device]:
-    """Every entity exposed to Assist, with its names, area and floor."""
+def exposed_devices(hass: HomeAssistant, assistant: str = ASSISTANT) -> list[Device]:
+    """Every entity exposed to the assistant, with its names, area and floor."""
     entities = er.async_get(hass)
     devices = dr.async_get(hass)
     areas = ar.async_get(hass)
@@ -139,7 +140,7 @@ def exposed_devices(hass: HomeAssistant) -> list[Device]:
     found = []
     for state in hass.states.async_all():
         if state.domain in _SKIPPED_DOMAINS or not async_should_expose(
-            hass, ASSISTANT, state.entity_id
+            hass, assistant, state.entity_id
         ):
             continue
         entry = entities.async_get(state.entity_id)
@@ -169,6 +170,27 @@ def exposed_devices(hass: HomeAssistant) -> list[Device]:
             )
         )
     return found
+
+
+def area_of_requester(
+    hass: HomeAssistant, device_id: str | None, satellite_id: str | None
+) -> str | None:
+    """The area of the device or satellite that heard the request, if known."""
+    device = dr.async_get(hass).async_get(device_id) if device_id else None
+    if device is None and satellite_id:
+        entry = er.async_get(hass).async_get(satellite_id)
+        if entry is not None and entry.area_id:
+            area = ar.async_get(hass).async_get_area(entry.area_id)
+            return clean(area.name) if area else None
+        if entry is not None and entry.device_id:
+            device = dr.async_get(hass).async_get(entry.device_id)
+    if (
+        device is None
+        or (area_id := dr.async_get_effective_area_id(hass, device)) is None
+    ):
+        return None
+    area = ar.async_get(hass).async_get_area(area_id)
+    return clean(area.name) if area else None
 
 
 def build_context(
@@ -423,3 +445,63 @@ def describe_state(state: State) -> str:
     ):
         parts.append(f"target {target}")
     return " ".join(parts)
+
+
+# --- lookup --------------------------------------------------------------------------
+
+MIN_SIMILARITY = 0.6
+
+
+def find_devices(
+    devices: list[Device],
+    *,
+    name: str | None = None,
+    area: str | None = None,
+    domain: str | None = None,
+) -> list[Device]:
+    """Devices matching a name or alias, an area and a kind: fuzzy and case-insensitive.
+
+    Best matches first. A kind may be given as a domain ("light") or a word for it
+    ("lamps").
+    """
+    wanted_domains = _domains_for(domain) if domain else None
+    scored = []
+    for device in devices:
+        if wanted_domains is not None and device.domain not in wanted_domains:
+            continue
+        if area and _similarity(area, device.area or "") < MIN_SIMILARITY:
+            continue
+        score = (
+            max((_similarity(name, n) for n in device.names), default=0.0)
+            if name
+            else 1.0
+        )
+        if score >= MIN_SIMILARITY:
+            scored.append((score, device))
+    scored.sort(key=lambda item: (-item[0], _importance(item[1])))
+    return [device for _, device in scored]
+
+
+def _domains_for(kind: str) -> set[str]:
+    words = set(_words(kind))
+    domains = {kind.strip().lower()} | {
+        domain for domain, terms in DOMAIN_WORDS.items() if words & set(_words(terms))
+    }
+    return {d for d in domains if d}
+
+
+def _similarity(query: str, text: str) -> float:
+    """How well a query names a text, word by word (typos forgiven).
+
+    1.0 when one's words contain the other's; otherwise every word of the query must
+    resemble some word of the text, and the weakest of those resemblances counts.
+    """
+    query_words, text_words = set(_words(query)), set(_words(text))
+    if not query_words or not text_words:
+        return 0.0
+    if query_words <= text_words or text_words <= query_words:
+        return 1.0
+    return min(
+        max(SequenceMatcher(None, wanted, word).ratio() for word in text_words)
+        for wanted in query_words
+    )

@@ -7,21 +7,25 @@ from typing import Literal
 
 from homeassistant.components import conversation
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.const import CONF_LLM_HASS_API, CONF_PROMPT, MATCH_ALL
+from homeassistant.const import CONF_LLM_HASS_API, CONF_MODEL, CONF_PROMPT, MATCH_ALL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import intent
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .client import InvalidAuth, ModelNotFound, OllamaError
 from .const import (
+    CONF_CONTEXT_BUDGET,
     CONF_PREFER_LOCAL,
+    DEFAULT_CONTEXT_BUDGET,
     DEFAULT_PREFER_LOCAL,
     DOMAIN,
     SUBENTRY_CONVERSATION,
 )
+from .context import HomeContext, area_of_requester, build_context, exposed_devices
 from .entity import OllamaLLMEntity, add_subentry_entities
 from .local_first import async_handle_locally
 from .runtime import OllamaConfigEntry
+from .tools.home_api import FIND_DEVICES
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -84,7 +88,9 @@ class OllamaConversationEntity(conversation.ConversationEntity, OllamaLLMEntity)
         except conversation.ConverseError as err:
             return err.as_conversation_result()
         try:
-            await self._async_run_turn(chat_log)
+            await self._async_run_turn(
+                chat_log, home_context=self._home_context(user_input, chat_log)
+            )
         except OllamaError as err:
             return self._failed(user_input, chat_log, err)
         last = chat_log.content[-1]
@@ -95,6 +101,25 @@ class OllamaConversationEntity(conversation.ConversationEntity, OllamaLLMEntity)
                 )
             )
         return conversation.async_get_result_from_chat_log(user_input, chat_log)
+
+    def _home_context(
+        self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog
+    ) -> HomeContext | None:
+        """The compact home description, when the agent uses this integration's API."""
+        api = chat_log.llm_api
+        if api is None or not any(tool.name == FIND_DEVICES for tool in api.tools):
+            return None
+        model = self.options[CONF_MODEL]
+        estimator = self.entry.runtime_data.estimator
+        return build_context(
+            exposed_devices(self.hass),
+            user_input.text,
+            budget=int(self.options.get(CONF_CONTEXT_BUDGET, DEFAULT_CONTEXT_BUDGET)),
+            count_tokens=lambda text: estimator.tokens(model, len(text)),
+            satellite_area=area_of_requester(
+                self.hass, user_input.device_id, user_input.satellite_id
+            ),
+        )
 
     def _failed(
         self,

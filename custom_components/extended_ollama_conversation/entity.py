@@ -13,6 +13,7 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
+from .context import HomeContext
 from .runtime import OllamaConfigEntry
 from .turn import AgentSettings, TurnRunner
 
@@ -62,6 +63,7 @@ class OllamaLLMEntity(Entity):
         self,
         chat_log: conversation.ChatLog,
         output_format: dict[str, Any] | None = None,
+        home_context: HomeContext | None = None,
     ) -> None:
         """Answer the chat log with this agent's model and options."""
         runner = TurnRunner(
@@ -70,5 +72,6 @@ class OllamaLLMEntity(Entity):
             chat_log,
             self.entity_id,
             AgentSettings.from_options(self.options),
+            home_context=home_context,
         )
         await runner.async_run(output_format)

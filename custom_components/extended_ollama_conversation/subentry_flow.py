@@ -36,6 +36,7 @@ import probatio as vol
 
 from .client import ModelInfo, OllamaClient, OllamaError
 from .const import (
+    CONF_CONTEXT_BUDGET,
     CONF_KEEP_ALIVE,
     CONF_MAX_HISTORY,
     CONF_MAX_TOOL_ITERATIONS,
@@ -47,6 +48,7 @@ from .const import (
     CONF_TOP_K,
     CONF_TOP_P,
     DEFAULT_AI_TASK_NAME,
+    DEFAULT_CONTEXT_BUDGET,
     DEFAULT_CONVERSATION_NAME,
     DEFAULT_KEEP_ALIVE,
     DEFAULT_MAX_HISTORY,
@@ -54,7 +56,9 @@ from .const import (
     DEFAULT_NUM_CTX,
     DEFAULT_PREFER_LOCAL,
     DEFAULT_THINK,
+    DOMAIN,
     MAX_NUM_CTX,
+    MIN_CONTEXT_BUDGET,
     MIN_NUM_CTX,
     SUBENTRY_CONVERSATION,
 )
@@ -137,7 +141,7 @@ def agent_schema(
             for api in llm.async_get_apis(hass)
         ]
         valid_ids = {api["value"] for api in apis}
-        chosen = options.get(CONF_LLM_HASS_API, [llm.LLM_API_ASSIST] if is_new else [])
+        chosen = options.get(CONF_LLM_HASS_API, [DOMAIN] if is_new else [])
         fields |= {
             vol.Optional(
                 CONF_PROMPT, description={"suggested_value": options.get(CONF_PROMPT)}
@@ -190,6 +194,10 @@ def agent_schema(
                     CONF_MAX_TOOL_ITERATIONS, DEFAULT_MAX_TOOL_ITERATIONS
                 ),
             ): _number(1, 20, 1),
+            vol.Required(
+                CONF_CONTEXT_BUDGET,
+                default=options.get(CONF_CONTEXT_BUDGET, DEFAULT_CONTEXT_BUDGET),
+            ): _number(MIN_CONTEXT_BUDGET, MAX_NUM_CTX, 1, "tokens"),
         }
     return vol.Schema(fields)
 

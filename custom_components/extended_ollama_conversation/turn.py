@@ -35,6 +35,7 @@ from .const import (
     DOMAIN,
     SAMPLING_OPTIONS,
 )
+from .context import HomeContext
 from .context_window import fit_messages
 from .messages import Message, async_chat_message, async_chat_messages
 from .runtime import OllamaRuntimeData
@@ -87,6 +88,28 @@ class AgentSettings:
         return self.num_ctx - min(max(answer, 1), self.num_ctx // 4)
 
 
+def _add_home_context(history: list[Message], context: HomeContext) -> None:
+    """Add the home's description to the request.
+
+    The directory goes at the end of the system prompt: it changes rarely, so Ollama's
+    prompt cache keeps it. The changing part goes after the current request.
+    """
+    history[0] = {
+        **history[0],
+        "content": f"{history[0]['content']}\n\n{context.directory}",
+    }
+    if not context.current:
+        return
+    current = max(
+        index for index, message in enumerate(history) if message["role"] == "user"
+    )
+    request = history[current]
+    history[current] = {
+        **request,
+        "content": f"{request['content']}\n\n{context.current}",
+    }
+
+
 class TurnRunner:
     """Runs one turn of one agent against the chat log."""
 
@@ -97,6 +120,8 @@ class TurnRunner:
         chat_log: conversation.ChatLog,
         agent_id: str,
         settings: AgentSettings,
+        *,
+        home_context: HomeContext | None = None,
     ) -> None:
         """Hold what every round needs."""
         self.hass = hass
@@ -104,12 +129,15 @@ class TurnRunner:
         self.chat_log = chat_log
         self.agent_id = agent_id
         self.settings = settings
+        self.home_context = home_context
 
     async def async_run(self, output_format: dict[str, Any] | None = None) -> None:
         """Answer the chat log's last request, running tools for up to N rounds."""
         info = await self.runtime.client.model_info(self.settings.model)
         toolbox = self._toolbox(info)
         history = await async_chat_messages(self.hass, self.chat_log.content)
+        if self.home_context is not None:
+            _add_home_context(history, self.home_context)
         rounds = 0
         while rounds < self.settings.max_tool_iterations:
             try:
