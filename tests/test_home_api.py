@@ -5,14 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from homeassistant.components import conversation
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
-from homeassistant.core import Context, HomeAssistant
-from homeassistant.helpers import (
-    area_registry as ar,
-    device_registry as dr,
-    entity_registry as er,
-)
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -102,40 +96,3 @@ async def test_prefix_is_stable_across_turns(
     assert after[0] == before[0]
     assert after[1]["content"] == "is the kitchen light on?"
     assert "Kitchen Lights: off" in after[-1]["content"]
-
-
-async def test_the_satellites_area_ranks_first(
-    hass: HomeAssistant,
-    ollama_stub: OllamaStub,
-    agent_entry: MockConfigEntry,
-    agent_options: dict[str, Any],
-) -> None:
-    """'Turn on the lights' heard in the kitchen puts the kitchen's lights first."""
-    kitchen = ar.async_get(hass).async_create("Kitchen")
-    light = er.async_get(hass).async_get("light.kitchen_lights")
-    assert light is not None
-    assert light.device_id is not None
-    dr.async_get(hass).async_update_device(light.device_id, area_id=kitchen.id)
-    # The bedroom sorts first: only the satellite's area can put the kitchen ahead.
-    bedroom = ar.async_get(hass).async_create("Bedroom")
-    bed = er.async_get(hass).async_get("light.bed_light")
-    assert bed is not None
-    assert bed.device_id is not None
-    dr.async_get(hass).async_update_device(bed.device_id, area_id=bedroom.id)
-    satellite = dr.async_get(hass).async_get_or_create(
-        config_entry_id=agent_entry.entry_id, identifiers={("test", "satellite")}
-    )
-    dr.async_get(hass).async_update_device(satellite.id, area_id=kitchen.id)
-    ollama_stub.reply("Sure.")
-    await conversation.async_converse(
-        hass,
-        "turn on the lights",
-        None,
-        Context(),
-        language="en",
-        agent_id="conversation.ollama_conversation",
-        device_id=satellite.id,
-    )
-    request = messages_of(ollama_stub.requests_to("/api/chat")[0].body, "user")[-1]
-    states = request["content"].split("Current states: ", 1)[1]
-    assert states.startswith("Kitchen Lights: on")

@@ -42,7 +42,11 @@ class TokenEstimator:
 
     def tokens(self, model: str, chars: int) -> int:
         """Estimate the tokens of `chars` characters for a model."""
-        return int(chars / self.chars_per_token.get(model, DEFAULT_CHARS_PER_TOKEN)) + 1
+        return int(chars / self.ratio(model)) + 1
+
+    def ratio(self, model: str) -> float:
+        """Characters per token for a model (a cautious default until measured)."""
+        return self.chars_per_token.get(model, DEFAULT_CHARS_PER_TOKEN)
 
     def calibrate(
         self,

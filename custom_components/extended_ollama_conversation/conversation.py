@@ -21,7 +21,7 @@ from .const import (
     DOMAIN,
     SUBENTRY_CONVERSATION,
 )
-from .context import HomeContext, area_of_requester, build_context, exposed_devices
+from .context import HomeContext, area_of_requester, build_context, device_index
 from .entity import OllamaLLMEntity, add_subentry_entities
 from .local_first import async_handle_locally
 from .runtime import OllamaConfigEntry
@@ -112,10 +112,10 @@ class OllamaConversationEntity(conversation.ConversationEntity, OllamaLLMEntity)
         model = self.options[CONF_MODEL]
         estimator = self.entry.runtime_data.estimator
         return build_context(
-            exposed_devices(self.hass),
+            device_index(self.hass),
             user_input.text,
             budget=int(self.options.get(CONF_CONTEXT_BUDGET, DEFAULT_CONTEXT_BUDGET)),
-            count_tokens=lambda text: estimator.tokens(model, len(text)),
+            chars_per_token=estimator.ratio(model),
             satellite_area=area_of_requester(
                 self.hass, user_input.device_id, user_input.satellite_id
             ),

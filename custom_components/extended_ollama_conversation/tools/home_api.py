@@ -16,7 +16,7 @@ from homeassistant.helpers import config_validation as cv, llm
 import probatio as vol
 
 from ..const import DOMAIN
-from ..context import describe_state, exposed_devices, find_devices
+from ..context import describe_state, device_index, find_devices
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class FindDevicesTool(llm.Tool):
     ) -> llm.ToolResult:
         """Return the matching exposed devices; never one that is not exposed."""
         args: dict[str, Any] = self.parameters(tool_input.tool_args)
-        devices = exposed_devices(hass, llm_context.assistant)
+        devices = device_index(hass, llm_context.assistant).devices()
         found = find_devices(
             devices,
             name=args.get("name"),
@@ -128,7 +128,9 @@ class FindDevicesTool(llm.Tool):
                         "aliases": list(device.names[1:]),
                         "kind": device.domain,
                         "area": device.area,
-                        "state": describe_state(device.state),
+                        "state": describe_state(state)
+                        if (state := hass.states.get(device.entity_id))
+                        else "unknown",
                     }
                     for device in found[:MAX_RESULTS]
                 ],
