@@ -211,7 +211,10 @@ async def test_every_form_field_has_a_label(
         ).read_text()
     )
     step = strings["config_subentries"][kind]["step"]["set_options"]
+    ollama_stub.add_model("nomic-embed-text:latest", capabilities=["embedding"])
     result = await _start(hass, agent_entry, kind)
+    shown = {str(key) for key in result["data_schema"].schema}
+    assert ("embedding_model" in shown) is (kind == "conversation")
     for key in result["data_schema"].schema:
         assert str(key) in step["data"], f"{kind}: {key} has no label"
         if str(key) != CONF_NAME:

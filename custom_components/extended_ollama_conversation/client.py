@@ -186,6 +186,18 @@ class OllamaClient:
         except Exception as err:
             raise self._translate(err, model) from err
 
+    async def embed(self, model: str, texts: list[str]) -> list[list[float]]:
+        """Embed texts with an embedding model, one vector per text."""
+        response = await self._call(
+            self._client.embed(model=model, input=texts), model=model
+        )
+        if len(response.embeddings) != len(texts):
+            raise BadResponse(
+                f"The Ollama server at {display_host(self.url)} sent "
+                f"{len(response.embeddings)} embeddings for {len(texts)} texts"
+            )
+        return [list(vector) for vector in response.embeddings]
+
     async def pull(self, model: str) -> AsyncIterator[ollama.ProgressResponse]:
         """Pull a model, yielding the server's progress lines."""
         stream = await self._call(self._client.pull(model, stream=True), model=model)

@@ -35,6 +35,7 @@ CONF_MAX_HISTORY: Final = "max_history"
 CONF_MAX_TOOL_ITERATIONS: Final = "max_tool_iterations"
 CONF_PREFER_LOCAL: Final = "prefer_local"
 CONF_CONTEXT_BUDGET: Final = "context_budget"
+CONF_EMBEDDING_MODEL: Final = "embedding_model"
 
 DEFAULT_NUM_CTX: Final = 8192
 MIN_NUM_CTX: Final = 2048

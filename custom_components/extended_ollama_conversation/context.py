@@ -319,6 +319,7 @@ def build_context(
     satellite_area: str | None = None,
     now: datetime | None = None,
     state_lines: int = DEFAULT_STATE_LINES,
+    similarities: Mapping[str, float] | None = None,
 ) -> HomeContext:
     """Describe the home in about `budget` tokens, the request's devices always included."""
     devices = index.devices()
@@ -327,6 +328,9 @@ def build_context(
     scores = relevance(
         devices, request, satellite_area, states, now or dt_util.utcnow()
     )
+    for entity_id, similarity in (similarities or {}).items():
+        if entity_id in scores:
+            scores[entity_id] += round(SEMANTIC_WEIGHT * similarity)
     named = [d for d in devices if scores[d.entity_id] >= NAMED]
     ranked = sorted(
         (d for d in devices if scores[d.entity_id] > 0),
@@ -336,19 +340,25 @@ def build_context(
     # Three quarters for the directory, the rest for the changing part.
     directory, listed = index.directory(char_budget * 3 // 4)
     extras = _ensure(
-        [d for d in ranked if d.entity_id not in listed][:state_lines], named
+        [
+            d
+            for d in ranked
+            if d.entity_id not in listed and scores[d.entity_id] >= MIN_EXTRA_SCORE
+        ][:state_lines],
+        (d for d in named if d.entity_id not in listed),
     )
-    extras = [d for d in extras if d.entity_id not in listed]
     # Chosen by relevance, said in the fixed order: a change moves no other line.
     stated.sort(key=lambda d: d.order)
     extras.sort(key=lambda d: d.order)
     current = render_current(extras, stated, states)
-    # Drop the least relevant state lines (never a named device's) to fit the budget.
+    # Drop the least relevant lines (never a named device's) to fit the budget.
     keep = {d.entity_id for d in named}
     while len(directory) + len(current) > char_budget and (
-        removable := [d for d in stated if d.entity_id not in keep]
+        removable := [d for d in (*extras, *stated) if d.entity_id not in keep]
     ):
-        stated.remove(min(removable, key=lambda d: scores[d.entity_id]))
+        victim = min(removable, key=lambda d: scores[d.entity_id])
+        extras = [d for d in extras if d is not victim]
+        stated = [d for d in stated if d is not victim]
         current = render_current(extras, stated, states)
     shown = listed | {d.entity_id for d in extras}
     return HomeContext(directory, current, frozenset(shown), len(devices) - len(shown))
@@ -390,6 +400,10 @@ def _fit_directory(
 # --- relevance -----------------------------------------------------------------------
 
 NAMED = 100  # the request names this device (or one of its aliases)
+SEMANTIC_WEIGHT = 40  # points for a cosine similarity of 1 with the request
+# A device missing from the directory is added for the request only with at least this:
+# a shared word, its kind or area mentioned, or a meaning close to the request.
+MIN_EXTRA_SCORE = 10
 
 
 def _words(text: str) -> list[str]:

@@ -15,6 +15,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .client import InvalidAuth, ModelNotFound, OllamaError
 from .const import (
     CONF_CONTEXT_BUDGET,
+    CONF_EMBEDDING_MODEL,
     CONF_PREFER_LOCAL,
     DEFAULT_CONTEXT_BUDGET,
     DEFAULT_PREFER_LOCAL,
@@ -89,7 +90,8 @@ class OllamaConversationEntity(conversation.ConversationEntity, OllamaLLMEntity)
             return err.as_conversation_result()
         try:
             await self._async_run_turn(
-                chat_log, home_context=self._home_context(user_input, chat_log)
+                chat_log,
+                home_context=await self._async_home_context(user_input, chat_log),
             )
         except OllamaError as err:
             return self._failed(user_input, chat_log, err)
@@ -102,23 +104,29 @@ class OllamaConversationEntity(conversation.ConversationEntity, OllamaLLMEntity)
             )
         return conversation.async_get_result_from_chat_log(user_input, chat_log)
 
-    def _home_context(
+    async def _async_home_context(
         self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog
     ) -> HomeContext | None:
         """The compact home description, when the agent uses this integration's API."""
         api = chat_log.llm_api
         if api is None or not any(tool.name == FIND_DEVICES for tool in api.tools):
             return None
-        model = self.options[CONF_MODEL]
-        estimator = self.entry.runtime_data.estimator
+        runtime = self.entry.runtime_data
+        index = device_index(self.hass)
+        similarities = None
+        if embedding_model := self.options.get(CONF_EMBEDDING_MODEL):
+            similarities = await runtime.semantic.async_similarities(
+                runtime.client, embedding_model, index.devices(), user_input.text
+            )
         return build_context(
-            device_index(self.hass),
+            index,
             user_input.text,
             budget=int(self.options.get(CONF_CONTEXT_BUDGET, DEFAULT_CONTEXT_BUDGET)),
-            chars_per_token=estimator.ratio(model),
+            chars_per_token=runtime.estimator.ratio(self.options[CONF_MODEL]),
             satellite_area=area_of_requester(
                 self.hass, user_input.device_id, user_input.satellite_id
             ),
+            similarities=similarities,
         )
 
     def _failed(

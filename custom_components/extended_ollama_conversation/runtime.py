@@ -8,6 +8,7 @@ from homeassistant.config_entries import ConfigEntry
 
 from .client import OllamaClient
 from .context_window import TokenEstimator
+from .semantic import SemanticRanker
 
 
 @dataclass(slots=True)
@@ -29,6 +30,7 @@ class OllamaRuntimeData:
     client: OllamaClient
     estimator: TokenEstimator = field(default_factory=TokenEstimator)
     usage: Usage = field(default_factory=Usage)
+    semantic: SemanticRanker = field(default_factory=SemanticRanker)
     # Models already reported as lacking tool support (one warning each).
     models_without_tools: set[str] = field(default_factory=set)
     # The agents the entry was set up with: adding or removing one needs a reload.

@@ -37,6 +37,7 @@ import probatio as vol
 from .client import ModelInfo, OllamaClient, OllamaError
 from .const import (
     CONF_CONTEXT_BUDGET,
+    CONF_EMBEDDING_MODEL,
     CONF_KEEP_ALIVE,
     CONF_MAX_HISTORY,
     CONF_MAX_TOOL_ITERATIONS,
@@ -116,6 +117,7 @@ def agent_schema(
     models: list[SelectOptionDict],
     *,
     is_new: bool,
+    embedding_models: list[str] | None = None,
 ) -> vol.Schema:
     """The options form of an agent or AI task."""
     fields: dict[vol.Marker, Any] = {}
@@ -199,6 +201,18 @@ def agent_schema(
                 default=options.get(CONF_CONTEXT_BUDGET, DEFAULT_CONTEXT_BUDGET),
             ): _number(MIN_CONTEXT_BUDGET, MAX_NUM_CTX, 1, "tokens"),
         }
+        current = options.get(CONF_EMBEDDING_MODEL)
+        if embedding_models or current:
+            choices = sorted(
+                {*(embedding_models or []), *([current] if current else [])}
+            )
+            fields[
+                vol.Optional(
+                    CONF_EMBEDDING_MODEL, description={"suggested_value": current}
+                )
+            ] = SelectSelector(
+                SelectSelectorConfig(options=choices, mode=SelectSelectorMode.DROPDOWN)
+            )
     return vol.Schema(fields)
 
 
@@ -256,6 +270,9 @@ class AgentSubentryFlow(ConfigSubentryFlow):
                 self._subentry_type,
                 options,
                 _model_options(infos),
+                embedding_models=[
+                    i.name for i in infos if "embedding" in i.capabilities
+                ],
                 is_new=self._is_new,
             )
             return self.async_show_form(step_id="set_options", data_schema=schema)

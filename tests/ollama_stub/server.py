@@ -162,6 +162,8 @@ class OllamaStub:
         self.token = token
         self.responder = responder
         self.pull_step_delay = 0.0
+        # How /api/embed turns a text into a vector; tests may script their own.
+        self.embedder: Callable[[str], list[float]] = embed_text
         self.requests: list[RecordedRequest] = []
         self.loaded: dict[str, datetime] = {}
         self._replies: deque[Reply] = deque()
@@ -419,7 +421,7 @@ class OllamaStub:
         return web.json_response(
             {
                 "model": name,
-                "embeddings": [embed_text(text) for text in texts],
+                "embeddings": [self.embedder(text) for text in texts],
                 "total_duration": 14_143_917,
                 "load_duration": 1_019_500,
                 "prompt_eval_count": sum(len(text.split()) for text in texts),
