@@ -296,7 +296,7 @@ async def add_agent(api: HomeAssistantAPI, entry_id: str) -> str:
             {
                 "name": "Ollama",
                 "model": models[0]["value"],
-                "llm_hass_api": ["assist"],
+                "llm_hass_api": [DOMAIN],
                 "prefer_local": True,
                 "num_ctx": 8192,
                 "keep_alive": -1,

@@ -1,0 +1,1 @@
+"""Benchmarks against Home Assistant's own ollama integration (scripts/benchmark)."""
