@@ -248,7 +248,12 @@ async def test_demo_mode_is_labelled_and_calls_offered_tools(
     }
     asked = await client.chat(
         model="qwen2.5:3b",
-        messages=[{"role": "user", "content": "Turn off the kitchen lights."}],
+        messages=[
+            {
+                "role": "user",
+                "content": "Turn off the kitchen lights.\n\nCurrent states: Kitchen Lights: on",
+            }
+        ],
         tools=[tool],
     )
     calls = asked.message.tool_calls or []

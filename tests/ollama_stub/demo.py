@@ -29,6 +29,8 @@ def demo_reply(path: str, body: dict[str, Any]) -> Reply:
         (m.get("content", "") for m in reversed(messages) if m.get("role") == "user"),
         "",
     )
+    # The integration may add the home's states after the request, in a paragraph.
+    request = request.split("\n\n", 1)[0]
     tool_names = {tool["function"]["name"] for tool in body.get("tools") or []}
     match = re.search(r"\bturn (on|off) (?:the )?(.+?)[.!?]*$", request, re.IGNORECASE)
     if match:
