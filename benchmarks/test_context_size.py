@@ -31,6 +31,7 @@ from custom_components.extended_ollama_conversation.const import (
     DOMAIN,
 )
 from custom_components.extended_ollama_conversation.context import (
+    HomeContext,
     build_context,
     device_index,
     find_devices,
@@ -183,6 +184,15 @@ async def test_context_size(
     )
     instructions = llm.DEFAULT_INSTRUCTIONS_PROMPT
     estimator = TokenEstimator()
+
+    def compact(request: str) -> HomeContext:
+        return build_context(
+            device_index(hass),
+            request,
+            budget=DEFAULT_CONTEXT_BUDGET,
+            chars_per_token=estimator.ratio("bench"),
+        )
+
     rows = {"core Assist API": Row(), "this integration": Row()}
     start = time.perf_counter()
     device_index(hass).devices()
@@ -209,15 +219,9 @@ async def test_context_size(
         ours_api = await llm.async_get_api(hass, DOMAIN, llm_context)
         ours_tools = Toolbox(ours_api).specs
         start = time.perf_counter()
-        index = device_index(hass)
-        context = build_context(
-            index,
-            request,
-            budget=DEFAULT_CONTEXT_BUDGET,
-            chars_per_token=estimator.ratio("bench"),
-        )
+        context = compact(request)
         ours_ms = (time.perf_counter() - start) * 1000
-        devices = index.devices()
+        devices = device_index(hass).devices()
         system = f"{instructions}\n{ours_api.api_prompt}\n\n{context.directory}"
         user = f"{request}\n\n{context.current}"
         ours = rows["this integration"]
@@ -237,12 +241,7 @@ async def test_context_size(
         previous = hass.states.get(changed)
         assert previous is not None
         hass.states.async_set(changed, "unavailable", previous.attributes)
-        again = build_context(
-            device_index(hass),
-            request,
-            budget=DEFAULT_CONTEXT_BUDGET,
-            chars_per_token=estimator.ratio("bench"),
-        )
+        again = compact(request)
         # Chat templates put the tool definitions with the system prompt, before it all.
         tools_text = json.dumps(ours_tools)
         ours.prefix_share.append(
