@@ -301,3 +301,48 @@ async def test_capabilities_without_tools_send_none(
     assert speech(await ask(hass, "hello")) == "Hi."
     assert not ollama_stub.requests_to("/api/chat")[0].body.get("tools")
     assert ir.async_get(hass).async_get_issue(DOMAIN, "model_without_tools_gemma:2b")
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        pytest.param(
+            {"name": "Decorative Lights", "area": "no area"}, id="area-that-is-not"
+        ),
+        pytest.param(
+            {"name": "Decorative Lights", "domain": ["light"], "floor": "Living Room"},
+            id="wrong-kind-and-floor",
+        ),
+    ],
+)
+async def test_wrong_place_or_kind_for_a_named_device_is_dropped(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    arguments: dict[str, Any],
+) -> None:
+    """A call naming a device exactly still works when the model adds a wrong area or kind."""
+    assert hass.states.get("switch.decorative_lights").state == "on"
+    ollama_stub.reply(
+        Reply(tool_calls=[tool_call("intent__HassTurnOff", **arguments)]), "Off."
+    )
+    await ask(hass, "turn off the decorative lights")
+    assert hass.states.get("switch.decorative_lights").state == "off"
+    sent = messages_of(ollama_stub.requests_to("/api/chat")[1].body, "assistant")[-1]
+    assert sent["tool_calls"][0]["function"]["arguments"] == {
+        "name": "Decorative Lights"
+    }
+
+
+async def test_a_repeated_call_is_not_run_again(
+    hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
+) -> None:
+    """The same call twice in a turn is refused with a hint to answer instead."""
+    call = Reply(tool_calls=[tool_call("intent__HassTurnOn", name="Garage Disco Ball")])
+    ollama_stub.reply(call, call, "There is no disco ball.")
+    result = await ask(hass, "turn on the disco ball")
+    assert speech(result) == "There is no disco ball."
+    results = messages_of(ollama_stub.requests_to("/api/chat")[2].body, "tool")
+    assert "RepeatedCall" not in results[0]["content"]
+    assert "RepeatedCall" in results[1]["content"]
+    assert "answer the user now" in results[1]["content"]

@@ -148,3 +148,10 @@ def test_speech_filter_releases_held_plain_text() -> None:
     assert speech.feed("wo> or {three}") == "<two> or "
     assert speech.finish(known) == ("{three}", [])
     assert speech.finish(known) == ("", [])
+
+
+def test_double_braces_leave_nothing_to_say() -> None:
+    """A call wrapped in {{ }} (as small models write it) leaves no stray braces."""
+    assert extract_tool_calls(
+        '{{"name": "intent__HassTurnOn", "arguments": {"name": "A"}}}', known
+    ) == ("", [TextToolCall("intent__HassTurnOn", {"name": "A"})])

@@ -35,7 +35,7 @@ from .const import (
     DOMAIN,
     SAMPLING_OPTIONS,
 )
-from .context import HomeContext
+from .context import HomeContext, device_index
 from .context_window import fit_messages
 from .messages import Message, async_chat_message, async_chat_messages
 from .runtime import OllamaRuntimeData
@@ -172,7 +172,9 @@ class TurnRunner:
         if not info.supports_tools or info.name in self.runtime.models_without_tools:
             self._report_no_tools()
             return None
-        return Toolbox(api)
+        return Toolbox(
+            api, device_index(self.hass, api.llm_context.assistant).devices()
+        )
 
     async def _async_round(
         self,

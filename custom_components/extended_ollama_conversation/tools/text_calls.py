@@ -128,16 +128,21 @@ def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
 
 
 def _remove_spans(text: str, spans: list[tuple[int, int]]) -> str:
-    """Return the text without the spans, with the white space tidied."""
+    """Return the text without the spans, with the white space tidied.
+
+    Nothing is left when only punctuation remains, such as the outer braces of a call
+    a model wrapped in `{{ }}`.
+    """
     kept = []
     position = 0
     for start, end in sorted(spans):
         kept.append(text[position:start])
         position = end
     kept.append(text[position:])
-    return re.sub(
+    rest = re.sub(
         r"[ \t]*\n[ \t\n]*", "\n", re.sub(r"[ \t]{2,}", " ", "".join(kept))
     ).strip()
+    return rest if re.search(r"\w", rest) else ""
 
 
 class SpeechFilter:

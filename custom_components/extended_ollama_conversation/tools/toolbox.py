@@ -16,7 +16,9 @@ from homeassistant.helpers import llm
 import ollama
 import probatio as vol
 
+from ..context import Device
 from .arguments import coerce_arguments
+from .targets import repair_targets
 
 # Describing a tool (probatio.to_openapi, then the ollama client's own model) is most of
 # a turn's own work, and the Assist API rebuilds its tools every turn. Descriptions are
@@ -56,9 +58,17 @@ def _describe(tool: llm.Tool, serializer: Callable[[Any], Any]) -> _Description:
 class Toolbox:
     """The tools of a chat log's LLM API, as Ollama is shown them."""
 
-    def __init__(self, api: llm.APIInstance) -> None:
-        """Describe each tool (from the cache when its schema is unchanged)."""
+    def __init__(
+        self, api: llm.APIInstance, devices: list[Device] | None = None
+    ) -> None:
+        """Describe each tool (from the cache when its schema is unchanged).
+
+        `devices`, the exposed devices, lets a call's target be repaired.
+        """
         self._tools = {tool.name: tool for tool in api.tools}
+        self._devices = devices or []
+        # Calls made in this turn: the same call twice gets the same answer.
+        self._made: set[str] = set()
         serializer: Callable[[Any], Any] = (
             api.custom_serializer or llm.selector_serializer
         )
@@ -108,6 +118,19 @@ class Toolbox:
                 "InvalidArguments",
                 "Arguments must be a JSON object.",
             )
+        if "name" in self._schemas[resolved].get("properties", {}):
+            repaired = repair_targets(repaired, self._devices)
+        call = json.dumps([resolved, repaired], sort_keys=True, default=str)
+        if call in self._made:
+            return _refused(
+                resolved,
+                repaired,
+                "RepeatedCall",
+                "You already made this exact call in this conversation turn and got "
+                "its result. Do not repeat it: answer the user now, or call a "
+                "different tool or different arguments.",
+            )
+        self._made.add(call)
         try:
             self._tools[resolved].parameters(repaired)
         except vol.Invalid as err:
