@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import HomeAssistant, State
@@ -15,6 +15,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.extended_ollama_conversation.context import (
+    MAX_RECENT,
     area_of_requester,
     build_context,
     clean,
@@ -85,6 +86,39 @@ async def test_state_change_alters_only_the_tail(
     assert after.current != before.current
     assert "Kitchen Lights: off" in after.current
     assert after.text.startswith(before.directory)
+
+
+async def test_what_changed_recently_is_stated(hass: HomeAssistant, home: None) -> None:
+    """'What just happened?' names no device: the ones that changed last are stated."""
+    index = device_index(hass)
+
+    def stated(now: datetime | None = None) -> str:
+        context = build_context(
+            index,
+            "what just happened?",
+            budget=4000,
+            chars_per_token=CHARS_PER_TOKEN,
+            state_lines=2,
+            now=now,
+        )
+        return context.current.split("Current states: ", 1)[1]
+
+    assert "Decorative Lights" not in stated()
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": "switch.decorative_lights"}, blocking=True
+    )
+    assert "Decorative Lights: off" in stated()
+    # Ten minutes on, the change is old news.
+    assert "Decorative Lights" not in stated(dt_util.utcnow() + timedelta(minutes=11))
+
+    # When much changes at once, only the last changes count.
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": "switch.decorative_lights"}, blocking=True
+    )
+    for number in range(MAX_RECENT):
+        hass.states.async_set(f"sensor.flood_{number}", "1")
+        hass.states.async_set(f"sensor.flood_{number}", "2")
+    assert "Decorative Lights" not in stated()
 
 
 async def test_areas_and_floors_group_the_directory(

@@ -20,6 +20,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .client import InvalidAuth, OllamaClient, OllamaError, display_host
 from .const import DEFAULT_TIMEOUT, DEFAULT_VERIFY_SSL, DOMAIN
+from .context import device_index
 from .runtime import OllamaConfigEntry, OllamaRuntimeData
 from .tools.home_api import CompactHomeAPI
 
@@ -38,8 +39,13 @@ def client_from_config(data: Mapping[str, Any]) -> OllamaClient:
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the integration's LLM API; everything else happens per config entry."""
+    """Register the integration's LLM API; everything else happens per config entry.
+
+    The device index starts listening now, so that it knows what changed recently by
+    the first request; it reads the registries only when first used.
+    """
     llm.async_register_api(hass, CompactHomeAPI(hass))
+    device_index(hass)
     return True
 
 

@@ -35,6 +35,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import (
     Event,
+    EventStateChangedData,
     HomeAssistant,
     State,
     StateMachine,
@@ -112,6 +113,7 @@ _STOP_WORDS = frozenset(
     ]
 )
 _RECENT = timedelta(minutes=10)
+MAX_RECENT = 20
 # A state line is only given for the most relevant devices; the rest are looked up.
 DEFAULT_STATE_LINES = 25
 DATA_DEVICE_INDEX: HassKey[dict[str, DeviceIndex]] = HassKey(
@@ -179,8 +181,10 @@ class HomeContext:
 class DeviceIndex:
     """The exposed devices, kept until the registries, exposure or names change.
 
-    Building it reads every registry; a turn only reads states. The fitted directory is
-    kept too, per size, since it does not depend on the request or on states.
+    Building it reads every registry; a turn only reads states. Lookups by word, kind
+    and area are kept with it, so ranking a request touches only the devices it may
+    concern, and so is the fitted directory, per size, since it does not depend on the
+    request or on states. Recent state changes are followed from the event bus.
     """
 
     def __init__(self, hass: HomeAssistant, assistant: str = ASSISTANT) -> None:
@@ -188,7 +192,10 @@ class DeviceIndex:
         self.hass = hass
         self.assistant = assistant
         self._devices: list[Device] | None = None
+        self._lookup: _Lookup | None = None
         self._directories: dict[int, tuple[str, frozenset[str]]] = {}
+        # When each entity last changed state, for changes in the last few minutes.
+        self._changed: dict[str, datetime] = {}
 
     @callback
     def async_listen(self) -> Callable[[], None]:
@@ -204,9 +211,7 @@ class DeviceIndex:
             )
         ]
         unsubscribes.append(
-            hass.bus.async_listen(
-                EVENT_STATE_CHANGED, self._async_forget, event_filter=_renames_or_adds
-            )
+            hass.bus.async_listen(EVENT_STATE_CHANGED, self._async_state_changed)
         )
         unsubscribes.append(
             async_listen_entity_updates(hass, self.assistant, self._async_forget)
@@ -221,7 +226,19 @@ class DeviceIndex:
     @callback
     def _async_forget(self, event: Event[Any] | None = None) -> None:
         self._devices = None
+        self._lookup = None
         self._directories.clear()
+
+    @callback
+    def _async_state_changed(self, event: Event[EventStateChangedData]) -> None:
+        """An entity added, removed or renamed changes the index; a new state is noted."""
+        old, new = event.data["old_state"], event.data["new_state"]
+        if old is None or new is None or old.name != new.name:
+            self._async_forget()
+        elif old.state != new.state:
+            # Kept in the order of the changes: the newest last.
+            self._changed.pop(new.entity_id, None)
+            self._changed[new.entity_id] = new.last_changed
 
     def devices(self) -> list[Device]:
         """Every exposed device, in a fixed order: the kinds that are controlled first."""
@@ -229,7 +246,24 @@ class DeviceIndex:
             self._devices = sorted(
                 _scan(self.hass, self.assistant), key=lambda d: d.order
             )
+            self._lookup = None
         return self._devices
+
+    def lookup(self) -> _Lookup:
+        """Positions of the devices by word of their names and area, kind and area."""
+        if self._lookup is None:
+            self._lookup = _Lookup.create(self.devices())
+        return self._lookup
+
+    def recently_changed(self, since: datetime) -> list[str]:
+        """The entities whose state changed last, after `since`; older notes go.
+
+        At most MAX_RECENT: when much changes at once (a restart, a scene), being
+        recent says little about what a request concerns.
+        """
+        while self._changed and next(iter(self._changed.values())) <= since:
+            del self._changed[next(iter(self._changed))]
+        return list(self._changed)[-MAX_RECENT:]
 
     def directory(self, char_budget: int) -> tuple[str, frozenset[str]]:
         """The directory of the most important devices that fits `char_budget`."""
@@ -239,11 +273,27 @@ class DeviceIndex:
         return cached
 
 
-@callback
-def _renames_or_adds(data: Mapping[str, Any]) -> bool:
-    """Whether a state change adds or removes an entity, or changes its name."""
-    old, new = data["old_state"], data["new_state"]
-    return old is None or new is None or old.name != new.name
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    """Where each device stands in the index, and which stand by a word, kind or area."""
+
+    position: dict[str, int]
+    by_word: dict[str, list[int]]
+    by_domain: dict[str, list[int]]
+    by_area: dict[str, list[int]]
+
+    @classmethod
+    def create(cls, devices: list[Device]) -> _Lookup:
+        """Index the devices (in their fixed order)."""
+        lookup = cls({}, {}, {}, {})
+        for position, device in enumerate(devices):
+            lookup.position[device.entity_id] = position
+            for word in frozenset().union(*device.name_words, device.area_words):
+                lookup.by_word.setdefault(word, []).append(position)
+            lookup.by_domain.setdefault(device.domain, []).append(position)
+            if device.area:
+                lookup.by_area.setdefault(device.area, []).append(position)
+        return lookup
 
 
 def _scan(hass: HomeAssistant, assistant: str) -> Iterable[Device]:
@@ -323,19 +373,20 @@ def build_context(
 ) -> HomeContext:
     """Describe the home in about `budget` tokens, the request's devices always included."""
     devices = index.devices()
+    position = index.lookup().position
     states = index.hass.states
     char_budget = int(budget * chars_per_token)
-    scores = relevance(
-        devices, request, satellite_area, states, now or dt_util.utcnow()
-    )
+    scores = relevance(index, request, satellite_area, now or dt_util.utcnow())
     for entity_id, similarity in (similarities or {}).items():
-        if entity_id in scores:
-            scores[entity_id] += round(SEMANTIC_WEIGHT * similarity)
-    named = [d for d in devices if scores[d.entity_id] >= NAMED]
+        if entity_id in position:
+            scores[entity_id] = scores.get(entity_id, 0) + round(
+                SEMANTIC_WEIGHT * similarity
+            )
     ranked = sorted(
-        (d for d in devices if scores[d.entity_id] > 0),
-        key=lambda d: (-scores[d.entity_id], d.order),
+        (devices[position[entity_id]] for entity_id, score in scores.items() if score),
+        key=lambda d: (-scores[d.entity_id], position[d.entity_id]),
     )
+    named = [d for d in ranked if scores[d.entity_id] >= NAMED]
     stated = _ensure(ranked[:state_lines] or devices[: min(state_lines, 5)], named)
     # Three quarters for the directory, the rest for the changing part.
     directory, listed = index.directory(char_budget * 3 // 4)
@@ -348,15 +399,15 @@ def build_context(
         (d for d in named if d.entity_id not in listed),
     )
     # Chosen by relevance, said in the fixed order: a change moves no other line.
-    stated.sort(key=lambda d: d.order)
-    extras.sort(key=lambda d: d.order)
+    stated.sort(key=lambda d: position[d.entity_id])
+    extras.sort(key=lambda d: position[d.entity_id])
     current = render_current(extras, stated, states)
     # Drop the least relevant lines (never a named device's) to fit the budget.
     keep = {d.entity_id for d in named}
     while len(directory) + len(current) > char_budget and (
         removable := [d for d in (*extras, *stated) if d.entity_id not in keep]
     ):
-        victim = min(removable, key=lambda d: scores[d.entity_id])
+        victim = min(removable, key=lambda d: scores.get(d.entity_id, 0))
         extras = [d for d in extras if d is not victim]
         stated = [d for d in stated if d is not victim]
         current = render_current(extras, stated, states)
@@ -419,18 +470,23 @@ _DOMAIN_TERMS = {
 
 
 def relevance(
-    devices: list[Device],
+    index: DeviceIndex,
     request: str,
     satellite_area: str | None,
-    states: StateMachine,
     now: datetime,
 ) -> dict[str, int]:
-    """Score each device by how likely the request concerns it."""
+    """Score the devices the request may concern; a device left out scores 0.
+
+    Only devices that share a word with the request, are of a kind it mentions, are in
+    the requester's area or changed recently are looked at, so a large home costs
+    little more than a small one.
+    """
+    devices = index.devices()
+    lookup = index.lookup()
     wanted = frozenset(_words(request)) - _STOP_WORDS
-    kinds = {domain for domain, terms in _DOMAIN_TERMS.items() if wanted & terms}
-    recent = now - _RECENT
-    scores = {}
-    for device in devices:
+    scores: dict[int, int] = {}
+    for position in {p for word in wanted for p in lookup.by_word.get(word, ())}:
+        device = devices[position]
         score = 0
         for name_words in device.name_words:
             if name_words and name_words <= wanted:
@@ -439,16 +495,20 @@ def relevance(
             score = max(score, 10 * len(name_words & wanted))
         if device.area_words and device.area_words <= wanted:
             score += 20
-        if device.domain in kinds:
-            score += 15
-        if satellite_area and device.area == satellite_area:
-            score += 8
-        if (
-            state := states.get(device.entity_id)
-        ) is not None and state.last_changed > recent:
-            score += 3
-        scores[device.entity_id] = score
-    return scores
+        scores[position] = score
+
+    def add(positions: Iterable[int], points: int) -> None:
+        for position in positions:
+            scores[position] = scores.get(position, 0) + points
+
+    for domain, terms in _DOMAIN_TERMS.items():
+        if wanted & terms:
+            add(lookup.by_domain.get(domain, ()), 15)
+    if satellite_area:
+        add(lookup.by_area.get(satellite_area, ()), 8)
+    changed = index.recently_changed(now - _RECENT)
+    add((lookup.position[e] for e in changed if e in lookup.position), 3)
+    return {devices[position].entity_id: score for position, score in scores.items()}
 
 
 # --- rendering -----------------------------------------------------------------------
