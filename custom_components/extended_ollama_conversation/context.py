@@ -376,18 +376,34 @@ def build_context(
     position = index.lookup().position
     states = index.hass.states
     char_budget = int(budget * chars_per_token)
-    scores = relevance(index, request, satellite_area, now or dt_util.utcnow())
+    scores = relevance(index, request, satellite_area)
     for entity_id, similarity in (similarities or {}).items():
         if entity_id in position:
             scores[entity_id] = scores.get(entity_id, 0) + round(
                 SEMANTIC_WEIGHT * similarity
             )
-    ranked = sorted(
-        (devices[position[entity_id]] for entity_id, score in scores.items() if score),
-        key=lambda d: (-scores[d.entity_id], position[d.entity_id]),
-    )
+    # What changed lately has its state said; it is no reason to list a name.
+    changed = index.recently_changed((now or dt_util.utcnow()) - _RECENT)
+    state_scores = dict(scores)
+    for entity_id in changed:
+        if entity_id in position:
+            state_scores[entity_id] = state_scores.get(entity_id, 0) + RECENT_POINTS
+
+    def ranking(points: dict[str, int]) -> list[Device]:
+        return sorted(
+            (
+                devices[position[entity_id]]
+                for entity_id, score in points.items()
+                if score
+            ),
+            key=lambda d: (-points[d.entity_id], position[d.entity_id]),
+        )
+
+    ranked = ranking(scores)
     named = [d for d in ranked if scores[d.entity_id] >= NAMED]
-    stated = _ensure(ranked[:state_lines] or devices[: min(state_lines, 5)], named)
+    stated = _ensure(
+        ranking(state_scores)[:state_lines] or devices[: min(state_lines, 5)], named
+    )
     # Three quarters for the directory, the rest for the changing part.
     directory, listed = index.directory(char_budget * 3 // 4)
     extras = _ensure(
@@ -398,8 +414,10 @@ def build_context(
         ][:state_lines],
         (d for d in named if d.entity_id not in listed),
     )
-    # Chosen by relevance, said in the fixed order: a change moves no other line.
-    stated.sort(key=lambda d: position[d.entity_id])
+    # Chosen by relevance, said in the fixed order, what changed lately last: a change
+    # moves no other line, and Ollama's prompt cache keeps all before it.
+    last = {entity_id: order for order, entity_id in enumerate(changed)}
+    stated.sort(key=lambda d: (last.get(d.entity_id, -1), position[d.entity_id]))
     extras.sort(key=lambda d: position[d.entity_id])
     current = render_current(extras, stated, states)
     # Drop the least relevant lines (never a named device's) to fit the budget.
@@ -407,7 +425,10 @@ def build_context(
     while len(directory) + len(current) > char_budget and (
         removable := [d for d in (*extras, *stated) if d.entity_id not in keep]
     ):
-        victim = min(removable, key=lambda d: scores.get(d.entity_id, 0))
+        # Of the least relevant, the last: the lines before it stay as they were.
+        victim = min(
+            reversed(removable), key=lambda d: state_scores.get(d.entity_id, 0)
+        )
         extras = [d for d in extras if d is not victim]
         stated = [d for d in stated if d is not victim]
         current = render_current(extras, stated, states)
@@ -451,6 +472,7 @@ def _fit_directory(
 # --- relevance -----------------------------------------------------------------------
 
 NAMED = 100  # the request names this device (or one of its aliases)
+RECENT_POINTS = 3  # its state changed in the last minutes: worth saying
 SEMANTIC_WEIGHT = 40  # points for a cosine similarity of 1 with the request
 # A device missing from the directory is added for the request only with at least this:
 # a shared word, its kind or area mentioned, or a meaning close to the request.
@@ -470,16 +492,12 @@ _DOMAIN_TERMS = {
 
 
 def relevance(
-    index: DeviceIndex,
-    request: str,
-    satellite_area: str | None,
-    now: datetime,
+    index: DeviceIndex, request: str, satellite_area: str | None
 ) -> dict[str, int]:
     """Score the devices the request may concern; a device left out scores 0.
 
-    Only devices that share a word with the request, are of a kind it mentions, are in
-    the requester's area or changed recently are looked at, so a large home costs
-    little more than a small one.
+    Only devices that share a word with the request, are of a kind it mentions or are
+    in the requester's area are looked at, so a large home costs little more.
     """
     devices = index.devices()
     lookup = index.lookup()
@@ -506,8 +524,6 @@ def relevance(
             add(lookup.by_domain.get(domain, ()), 15)
     if satellite_area:
         add(lookup.by_area.get(satellite_area, ()), 8)
-    changed = index.recently_changed(now - _RECENT)
-    add((lookup.position[e] for e in changed if e in lookup.position), 3)
     return {devices[position].entity_id: score for position, score in scores.items()}
 
 
