@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from homeassistant.components.homeassistant.exposed_entities import (
@@ -37,6 +37,24 @@ async def setup_home_assistant(
 ) -> None:
     """Load the core component conversation relies on, and allow custom integrations."""
     assert await async_setup_component(hass, "homeassistant", {})
+
+
+@pytest.fixture(autouse=True)
+def no_deprecated_calls(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail a test in which Home Assistant reports the integration's use of an old API.
+
+    Home Assistant only logs such a report for a custom integration, and the API stops
+    working a few releases later.
+    """
+    yield
+    reports = [
+        record.getMessage()
+        for stage in ("setup", "call")
+        for record in caplog.get_records(stage)
+        if record.name == "homeassistant.helpers.frame"
+        and f"custom integration '{DOMAIN}'" in record.getMessage()
+    ]
+    assert not reports
 
 
 @pytest.fixture

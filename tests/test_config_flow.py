@@ -126,7 +126,6 @@ async def test_reconfigure(
     hass: HomeAssistant, ollama_stub: OllamaStub, config_entry: MockConfigEntry
 ) -> None:
     """Reconfigure changes URL, TLS check and timeout, keeps the key, and reloads."""
-    config_entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(
         config_entry, data={**config_entry.data, CONF_API_KEY: "s3cret"}
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 import logging
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import intent
 import pytest
@@ -124,10 +125,23 @@ async def test_failure_is_one_sentence_and_the_next_turn_works(
 async def test_refused_key_starts_reauthentication(
     hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
 ) -> None:
-    """A 401 during a turn asks the user for a new key, as at setup."""
+    """A 401 during a turn asks the user for a new key; with it, the agent answers."""
     ollama_stub.token = "rotated"
     await ask(hass, "hello")
     flows = hass.config_entries.flow.async_progress_by_handler(
         "extended_ollama_conversation"
     )
     assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+
+    result = await hass.config_entries.flow.async_configure(
+        flows[0]["flow_id"], {"api_key": "rotated"}
+    )
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert agent_entry.state is ConfigEntryState.LOADED
+    ollama_stub.reply("Hello again.")
+    assert speech(await ask(hass, "hello")) == "Hello again."
+    assert (
+        ollama_stub.requests_to("/api/chat")[-1].headers["Authorization"]
+        == "Bearer rotated"
+    )

@@ -71,7 +71,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> bo
         ) from err
 
     entry.runtime_data = OllamaRuntimeData(
-        client=client, subentry_ids=frozenset(entry.subentries)
+        client=client,
+        server_data=dict(entry.data),
+        subentry_ids=frozenset(entry.subentries),
     )
     entry.async_on_unload(client.close)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -85,21 +87,26 @@ async def async_unload_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> b
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: OllamaConfigEntry) -> None:
-    """Reload only when agents were added or removed.
+    """Reload only when the server's settings changed or agents were added or removed.
 
     Agents read their options at each turn, so a changed option needs no reload; the
     device shown for the agent is brought up to date, and model capabilities are read
     again on the next turn.
     """
     runtime = entry.runtime_data
-    if frozenset(entry.subentries) != runtime.subentry_ids:
+    if (
+        entry.data != runtime.server_data
+        or frozenset(entry.subentries) != runtime.subentry_ids
+    ):
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
     runtime.client.forget_model_info()
     runtime.models_without_tools.clear()
     devices = dr.async_get(hass)
     for subentry in entry.subentries.values():
-        device = devices.async_get_device(identifiers={(DOMAIN, subentry.subentry_id)})
+        device = devices.async_get_device_by_identifier(
+            (DOMAIN, subentry.subentry_id), entry.entry_id
+        )
         if device is None:
             continue
         model, _, tag = subentry.data[CONF_MODEL].partition(":")

@@ -160,7 +160,7 @@ class ExtendedOllamaConfigFlow(ConfigFlow, domain=DOMAIN):
                 if data[CONF_URL] != entry.data[CONF_URL]:
                     self._async_abort_entries_match({CONF_URL: data[CONF_URL]})
                 if (error := await _connection_error(data)) is None:
-                    return self.async_update_reload_and_abort(
+                    return self._async_save(
                         entry, title=display_host(data[CONF_URL]), data=data
                     )
                 errors["base"] = error
@@ -189,7 +189,7 @@ class ExtendedOllamaConfigFlow(ConfigFlow, domain=DOMAIN):
                 {**entry.data, CONF_API_KEY: user_input.get(CONF_API_KEY)}
             )
             if (error := await _connection_error(data)) is None:
-                return self.async_update_reload_and_abort(entry, data=data)
+                return self._async_save(entry, data=data)
             errors["base"] = error
         return self.async_show_form(
             step_id="reauth_confirm",
@@ -197,3 +197,14 @@ class ExtendedOllamaConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders={"host": display_host(entry.data[CONF_URL])},
             errors=errors,
         )
+
+    @callback
+    def _async_save(self, entry: ConfigEntry, **changes: Any) -> ConfigFlowResult:
+        """Store the new server settings, and have the entry reconnect with them.
+
+        A loaded entry's update listener reloads it; one that failed to set up (a
+        refused key, say) has no listener and is reloaded from here.
+        """
+        if entry.update_listeners:
+            return self.async_update_and_abort(entry, **changes)
+        return self.async_update_reload_and_abort(entry, **changes)

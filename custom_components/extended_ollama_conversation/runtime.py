@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 
@@ -28,6 +30,8 @@ class OllamaRuntimeData:
     """The client and what is learned while the entry runs."""
 
     client: OllamaClient
+    # The server settings it connected with: a change to them needs a reload.
+    server_data: Mapping[str, Any] = field(default_factory=dict)
     estimator: TokenEstimator = field(default_factory=TokenEstimator)
     usage: Usage = field(default_factory=Usage)
     semantic: SemanticRanker = field(default_factory=SemanticRanker)
