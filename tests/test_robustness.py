@@ -13,7 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.extended_ollama_conversation.const import DOMAIN
 
-from .conftest import AGENT_ID
+from .conftest import AGENT_ID, AGENT_OPTIONS
 from .helpers import ask, messages_of, speech, tool_call
 from .ollama_stub import Fault, OllamaStub, Reply
 
@@ -227,6 +227,65 @@ async def test_failing_action_goes_back_to_the_model(
         "content"
     ]
     assert "error" in error.lower()
+
+
+DESCRIBED_CALL = [
+    (
+        "To get the target temperature, you can use the "
+        "`climate__HassClimateSetTemperature` function with the following arguments:\n"
+    ),
+    '```json\n{\n  "temperature": 21,\n  "name": "HeatPump"\n}\n```',
+]
+
+
+async def test_json_without_a_call_is_sent_back_not_spoken(
+    hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
+) -> None:
+    """A described call is neither run nor read aloud: the model is asked for words."""
+    before = hass.states.get("climate.heatpump").attributes["temperature"]
+    ollama_stub.reply(Reply(DESCRIBED_CALL), "The heat pump is set to 20 degrees.")
+    deltas: list[dict[str, Any]] = []
+    with (
+        chat_session.async_get_chat_session(hass) as session,
+        conversation.async_get_chat_log(
+            hass, session, chat_log_delta_listener=lambda _log, d: deltas.append(d)
+        ),
+    ):
+        result = await conversation.async_converse(
+            hass,
+            "what is the heat pump set to?",
+            session.conversation_id,
+            None,
+            agent_id=AGENT_ID,
+        )
+    assert speech(result) == "The heat pump is set to 20 degrees."
+    assert "{" not in "".join(d.get("content") or "" for d in deltas)
+    assert hass.states.get("climate.heatpump").attributes["temperature"] == before
+    second = ollama_stub.requests_to("/api/chat")[1].body
+    assert "NotSpeakable" in messages_of(second, "tool")[0]["content"]
+
+
+@pytest.mark.parametrize(
+    ("agent_options", "requests"),
+    [
+        pytest.param({**AGENT_OPTIONS, "max_tool_iterations": 6}, 2, id="asked-once"),
+        pytest.param(
+            {**AGENT_OPTIONS, "max_tool_iterations": 1}, 1, id="no-round-left"
+        ),
+    ],
+)
+async def test_json_is_spoken_when_asking_again_cannot_help(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    requests: int,
+) -> None:
+    """The model is asked once a turn, and only with a round left; then it is said."""
+    answer = '{"answer": "20 degrees"}'
+    ollama_stub.reply(*[Reply([answer]) for _ in range(requests)])
+    result = await ask(hass, "what is the heat pump set to?")
+    assert speech(result) == answer
+    assert len(ollama_stub.requests_to("/api/chat")) == requests
 
 
 async def test_out_of_rounds_ends_with_one_sentence(

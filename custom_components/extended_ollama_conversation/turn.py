@@ -39,7 +39,7 @@ from .context import HomeContext, device_index
 from .context_window import fit_messages
 from .messages import Message, async_chat_message, async_chat_messages
 from .runtime import OllamaRuntimeData
-from .tools.text_calls import SpeechFilter
+from .tools.text_calls import SpeechFilter, has_json_object
 from .tools.toolbox import Toolbox
 
 _LOGGER = logging.getLogger(__name__)
@@ -141,7 +141,13 @@ class TurnRunner:
         rounds = 0
         while rounds < self.settings.max_tool_iterations:
             try:
-                added = await self._async_round(history, toolbox, info, output_format)
+                added = await self._async_round(
+                    history,
+                    toolbox,
+                    info,
+                    output_format,
+                    may_retry=rounds + 1 < self.settings.max_tool_iterations,
+                )
             except ToolsNotSupported:
                 if toolbox is None:
                     raise
@@ -182,6 +188,8 @@ class TurnRunner:
         toolbox: Toolbox | None,
         info: ModelInfo,
         output_format: dict[str, Any] | None,
+        *,
+        may_retry: bool,
     ) -> list[conversation.Content]:
         """Send one request; stream its answer into the chat log; return what was added."""
         tools = toolbox.specs if toolbox else []
@@ -205,7 +213,10 @@ class TurnRunner:
         return [
             item
             async for item in self.chat_log.async_add_delta_content_stream(
-                self.agent_id, self._deltas(stream, toolbox, messages, tools_chars)
+                self.agent_id,
+                self._deltas(
+                    stream, toolbox, messages, tools_chars, may_retry=may_retry
+                ),
             )
         ]
 
@@ -244,10 +255,15 @@ class TurnRunner:
         toolbox: Toolbox | None,
         messages: list[Message],
         tools_chars: int,
+        *,
+        may_retry: bool,
     ) -> AsyncIterator[
         conversation.AssistantContentDeltaDict | conversation.ToolResultContentDeltaDict
     ]:
-        """Turn Ollama's stream into chat log deltas; text that is a tool call is not said."""
+        """Turn Ollama's stream into chat log deltas; text that is a tool call is not said.
+
+        `may_retry`: a round is left in which the model can answer again.
+        """
         speech = SpeechFilter() if toolbox else None
         native_calls: list[Any] = []
         yield {"role": "assistant"}
@@ -265,14 +281,22 @@ class TurnRunner:
         if toolbox is None or speech is None:
             return
         rest, text_calls = speech.finish(toolbox.is_tool_name)
-        if rest:
-            yield {"content": rest}
         prepared = [
             toolbox.prepare(c.function.name, c.function.arguments) for c in native_calls
         ]
         prepared += [toolbox.prepare(call.name, call.arguments) for call in text_calls]
         if text_calls:
             _LOGGER.debug("Recognised %d tool call(s) written as text", len(text_calls))
+        if (
+            not prepared
+            and may_retry
+            and has_json_object(rest)
+            and (request_for_words := toolbox.ask_for_words(rest)) is not None
+        ):
+            _LOGGER.debug("The answer held JSON but no call; asking for plain words")
+            prepared = [request_for_words]
+        elif rest:
+            yield {"content": rest}
         if not prepared:
             return
         yield {"tool_calls": [tool_input for tool_input, _ in prepared]}

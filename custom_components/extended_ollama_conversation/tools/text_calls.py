@@ -72,6 +72,19 @@ def extract_tool_calls(
     return _remove_spans(text, spans), calls
 
 
+def has_json_object(text: str) -> bool:
+    """Whether the text holds a JSON object: not something to read aloud."""
+    decoder = json.JSONDecoder()
+    for opener in re.finditer(r"\{", text):
+        try:
+            value, _ = decoder.raw_decode(text, opener.start())
+        except ValueError:
+            continue
+        if isinstance(value, dict) and value:
+            return True
+    return False
+
+
 def _calls_in(
     block: str, is_tool_name: Callable[[str], bool]
 ) -> Iterator[TextToolCall]:

@@ -24,6 +24,9 @@ from .targets import repair_targets
 # a turn's own work, and the Assist API rebuilds its tools every turn. Descriptions are
 # kept by the schema's text, so a schema that changes (new areas, say) is described anew.
 _DESCRIPTION_CACHE_SIZE = 512
+# The name under which an unspeakable answer is sent back (it is no offered tool).
+SPEAK = "speak"
+MAX_ECHOED_ANSWER = 1000
 type _Description = tuple[dict[str, Any], dict[str, Any], int]
 _descriptions: OrderedDict[Hashable, _Description] = OrderedDict()
 
@@ -69,6 +72,7 @@ class Toolbox:
         self._devices = devices or []
         # Calls made in this turn: the same call twice gets the same answer.
         self._made: set[str] = set()
+        self._asked_for_words = False
         serializer: Callable[[Any], Any] = (
             api.custom_serializer or llm.selector_serializer
         )
@@ -142,6 +146,26 @@ class Toolbox:
                 f"Invalid arguments for {resolved}: {err}. Allowed arguments: {allowed}.",
             )
         return llm.ToolInput(tool_name=resolved, tool_args=repaired), None
+
+    def ask_for_words(self, answer: str) -> tuple[llm.ToolInput, llm.ToolResult] | None:
+        """Send back an answer that holds JSON but no call, once a turn.
+
+        Small models describe a call ("use HassClimateSetTemperature with: ```json
+        {...}```") instead of making it, or answer in JSON. That is neither safe to run
+        (the intent is unclear) nor fit to be read aloud, so the model is asked again.
+        """
+        if self._asked_for_words:
+            return None
+        self._asked_for_words = True
+        return _refused(
+            SPEAK,
+            {"answer": answer[:MAX_ECHOED_ANSWER]},
+            "NotSpeakable",
+            "Your answer contained JSON, which cannot be read aloud to the user, and "
+            "no tool was called. To call a tool, use the tool-calling format with the "
+            "tool's exact name. Otherwise answer the user in one or two plain "
+            "sentences, without JSON or code.",
+        )
 
 
 def _refused(
