@@ -6,6 +6,7 @@ from typing import Any
 
 from homeassistant.components import conversation
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import chat_session
 
 from .conftest import AGENT_ID
 
@@ -17,6 +18,25 @@ async def ask(
     return await conversation.async_converse(
         hass, text, conversation_id, Context(), language="en", agent_id=AGENT_ID
     )
+
+
+async def ask_streaming(
+    hass: HomeAssistant, text: str
+) -> tuple[conversation.ConversationResult, list[dict[str, Any]]]:
+    """Send one request as a voice pipeline does, collecting the streamed deltas."""
+    deltas: list[dict[str, Any]] = []
+    with (
+        chat_session.async_get_chat_session(hass) as session,
+        conversation.async_get_chat_log(
+            hass,
+            session,
+            chat_log_delta_listener=lambda _log, delta: deltas.append(delta),
+        ),
+    ):
+        result = await conversation.async_converse(
+            hass, text, session.conversation_id, None, agent_id=AGENT_ID
+        )
+    return result, deltas
 
 
 def speech(result: conversation.ConversationResult) -> str:

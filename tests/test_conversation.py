@@ -11,13 +11,13 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from homeassistant.components import conversation
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import chat_session, intent
+from homeassistant.helpers import intent
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from .conftest import AGENT_ID
-from .helpers import ask, messages_of, speech, tool_call
+from .helpers import ask, ask_streaming, messages_of, speech, tool_call
 from .ollama_stub import OllamaStub, Reply
 
 
@@ -78,22 +78,7 @@ async def test_streaming_deltas_reach_the_chat_log_in_order(
     ollama_stub.reply(
         Reply(["The kitchen ", "lights are ", "on."], thinking=["Let me ", "see."])
     )
-    deltas: list[dict[str, Any]] = []
-    with (
-        chat_session.async_get_chat_session(hass) as session,
-        conversation.async_get_chat_log(
-            hass,
-            session,
-            chat_log_delta_listener=lambda _log, delta: deltas.append(delta),
-        ),
-    ):
-        result = await conversation.async_converse(
-            hass,
-            "are the kitchen lights on?",
-            session.conversation_id,
-            None,
-            agent_id=AGENT_ID,
-        )
+    result, deltas = await ask_streaming(hass, "are the kitchen lights on?")
     assert [d.get("content") for d in deltas if d.get("content")] == [
         "The kitchen ",
         "lights are ",

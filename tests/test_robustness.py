@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from homeassistant.components import conversation
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import chat_session, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.extended_ollama_conversation.const import DOMAIN
 
-from .conftest import AGENT_ID, AGENT_OPTIONS
-from .helpers import ask, messages_of, speech, tool_call
+from .conftest import AGENT_OPTIONS
+from .helpers import ask, ask_streaming, messages_of, speech, tool_call
 from .ollama_stub import Fault, OllamaStub, Reply
 
 TURN_OFF = '{"name": "intent__HassTurnOff", "arguments": {"name": "Kitchen Lights"}}'
@@ -52,20 +51,7 @@ async def test_tool_calls_written_as_text_are_run_not_spoken(
 ) -> None:
     """The light goes off and nothing of the JSON reaches the speech stream."""
     ollama_stub.reply(Reply(chunks), "The kitchen lights are off.")
-    deltas: list[dict[str, Any]] = []
-    with (
-        chat_session.async_get_chat_session(hass) as session,
-        conversation.async_get_chat_log(
-            hass, session, chat_log_delta_listener=lambda _log, d: deltas.append(d)
-        ),
-    ):
-        result = await conversation.async_converse(
-            hass,
-            "turn off the kitchen light",
-            session.conversation_id,
-            None,
-            agent_id=AGENT_ID,
-        )
+    result, deltas = await ask_streaming(hass, "turn off the kitchen light")
     assert hass.states.get("light.kitchen_lights").state == "off"
     spoken = "".join(d.get("content") or "" for d in deltas)
     assert "{" not in spoken
@@ -244,20 +230,7 @@ async def test_json_without_a_call_is_sent_back_not_spoken(
     """A described call is neither run nor read aloud: the model is asked for words."""
     before = hass.states.get("climate.heatpump").attributes["temperature"]
     ollama_stub.reply(Reply(DESCRIBED_CALL), "The heat pump is set to 20 degrees.")
-    deltas: list[dict[str, Any]] = []
-    with (
-        chat_session.async_get_chat_session(hass) as session,
-        conversation.async_get_chat_log(
-            hass, session, chat_log_delta_listener=lambda _log, d: deltas.append(d)
-        ),
-    ):
-        result = await conversation.async_converse(
-            hass,
-            "what is the heat pump set to?",
-            session.conversation_id,
-            None,
-            agent_id=AGENT_ID,
-        )
+    result, deltas = await ask_streaming(hass, "what is the heat pump set to?")
     assert speech(result) == "The heat pump is set to 20 degrees."
     assert "{" not in "".join(d.get("content") or "" for d in deltas)
     assert hass.states.get("climate.heatpump").attributes["temperature"] == before
