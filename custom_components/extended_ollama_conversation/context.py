@@ -246,7 +246,6 @@ class DeviceIndex:
             self._devices = sorted(
                 _scan(self.hass, self.assistant), key=lambda d: d.order
             )
-            self._lookup = None
         return self._devices
 
     def lookup(self) -> _Lookup:
