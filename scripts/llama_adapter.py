@@ -161,13 +161,36 @@ class Adapter:
                 "type": "json_schema",
                 "json_schema": {"name": "answer", "schema": body["format"]},
             }
-        response = web.StreamResponse(headers={"Content-Type": NDJSON})
-        await response.prepare(request)
+        if self.session is None:
+            raise web.HTTPServiceUnavailable
         started = time.monotonic_ns()
+        async with self.session.post(
+            f"{self.llama_url}/v1/chat/completions", json=upstream
+        ) as answer:
+            if answer.status != 200:
+                detail = await answer.text()
+                _LOGGER.warning("llama-server answered %s: %s", answer.status, detail)
+                # Ollama's error shape, so the integration says what went wrong.
+                return web.json_response(
+                    {"error": f"llama-server: {detail[:200]}"}, status=500
+                )
+            response = web.StreamResponse(headers={"Content-Type": NDJSON})
+            await response.prepare(request)
+            await self._relay(body, _events(answer), response, started)
+        return response
+
+    async def _relay(
+        self,
+        body: dict[str, Any],
+        events: AsyncIterator[dict[str, Any]],
+        response: web.StreamResponse,
+        started: int,
+    ) -> None:
+        """Write OpenAI's streamed chunks as Ollama's lines: text, then the calls."""
         usage: dict[str, Any] = {}
         calls: dict[int, dict[str, Any]] = {}
         said: list[str] = []
-        async for chunk in self._completions(upstream):
+        async for chunk in events:
             usage = chunk.get("usage") or usage
             for choice in chunk.get("choices") or ():
                 delta = choice.get("delta") or {}
@@ -208,25 +231,6 @@ class Adapter:
             total_duration=time.monotonic_ns() - started,
         )
         await response.write_eof()
-        return response
-
-    async def _completions(self, upstream: dict[str, Any]) -> AsyncIterator[Any]:
-        if self.session is None:
-            return
-        async with self.session.post(
-            f"{self.llama_url}/v1/chat/completions", json=upstream
-        ) as answer:
-            if answer.status != 200:
-                _LOGGER.warning("llama-server answered %s", answer.status)
-                return
-            async for raw in answer.content:
-                line = raw.decode().strip()
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    return
-                yield json.loads(data)
 
     async def _line(
         self,
@@ -246,6 +250,18 @@ class Adapter:
             **extra,
         }
         await response.write(json.dumps(line).encode() + b"\n")
+
+
+async def _events(answer: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+    """The JSON chunks of an OpenAI server-sent event stream."""
+    async for raw in answer.content:
+        line = raw.decode().strip()
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        yield json.loads(data)
 
 
 def _json_object(text: str) -> dict[str, Any]:
