@@ -99,6 +99,8 @@ class Row:
 RESULTS: dict[tuple[int, int], dict[str, Row]] = {}
 # Building the device index, which happens once and again after registry changes.
 COLD_MS: dict[tuple[int, int], float] = {}
+# The device-lookup tool's own time for one call.
+LOOKUP_MS: dict[tuple[int, int], list[float]] = {}
 
 
 def _rooms(count: int) -> list[str]:
@@ -232,6 +234,12 @@ async def test_context_size(
         ours.build_ms.append(ours_ms)
         in_prompt = target in context.listed
         name = next(n for e, n, _ in home if e == target)
+        # The lookup tool as a model calls it, with a typo in the name.
+        start = time.perf_counter()
+        find_devices(devices, name=name.lower().replace("e", "a", 1))
+        LOOKUP_MS.setdefault((size, areas), []).append(
+            (time.perf_counter() - start) * 1000
+        )
         reachable = target in {d.entity_id for d in find_devices(devices, name=name)}
         ours.in_prompt += in_prompt
         ours.recalled += in_prompt or reachable
@@ -286,6 +294,11 @@ def test_report() -> None:
         "and after a registry change) took "
         + ", ".join(
             f"{ms:.0f} ms at {size}" for (size, _), ms in sorted(COLD_MS.items())
+        )
+        + "; the device-lookup tool, called with a misspelt name, took (median) "
+        + ", ".join(
+            f"{statistics.median(ms):.0f} ms at {size}"
+            for (size, _), ms in sorted(LOOKUP_MS.items())
         )
         + "."
     )

@@ -130,8 +130,9 @@ class Device:
     names: tuple[str, ...]
     area: str | None
     floor: str | None
-    # Derived once, for ranking and rendering many times.
+    # Derived once, for ranking, lookup and rendering many times.
     name_words: tuple[frozenset[str], ...]
+    lookup_words: tuple[frozenset[str], ...]
     area_words: frozenset[str]
     order: tuple[int, str, str, str]
     label: str
@@ -157,6 +158,7 @@ class Device:
             area=area,
             floor=floor,
             name_words=tuple(frozenset(_words(n)) - _STOP_WORDS for n in unique),
+            lookup_words=tuple(frozenset(_words(n)) for n in unique),
             area_words=frozenset(_words(area)) if area else frozenset(),
             order=(rank, floor or "~", area or "~", unique[0].lower()),
             label="=".join(unique),
@@ -672,15 +674,24 @@ def find_devices(
     ("lamps").
     """
     wanted_domains = _domains_for(domain) if domain else None
+    resemblance = _Resemblance()
+    name_query = frozenset(_words(name)) if name else None
+    area_query = frozenset(_words(area)) if area else None
+    area_scores: dict[str | None, float] = {}
     scored = []
     for device in devices:
         if wanted_domains is not None and device.domain not in wanted_domains:
             continue
-        if area and _similarity(area, device.area or "") < MIN_SIMILARITY:
-            continue
+        if area_query is not None:
+            if (area_score := area_scores.get(device.area)) is None:
+                area_score = area_scores[device.area] = resemblance(
+                    area_query, device.area_words
+                )
+            if area_score < MIN_SIMILARITY:
+                continue
         score = (
-            max((_similarity(name, n) for n in device.names), default=0.0)
-            if name
+            max(resemblance(name_query, words) for words in device.lookup_words)
+            if name_query is not None
             else 1.0
         )
         if score >= MIN_SIMILARITY:
@@ -697,18 +708,31 @@ def _domains_for(kind: str) -> set[str]:
     return {d for d in domains if d}
 
 
-def _similarity(query: str, text: str) -> float:
+class _Resemblance:
     """How well a query names a text, word by word (typos forgiven).
 
     1.0 when one's words contain the other's; otherwise every word of the query must
-    resemble some word of the text, and the weakest of those resemblances counts.
+    resemble some word of the text, and the weakest of those resemblances counts. A
+    home has few distinct words, so each pair of words is compared once per lookup.
     """
-    query_words, text_words = set(_words(query)), set(_words(text))
-    if not query_words or not text_words:
-        return 0.0
-    if query_words <= text_words or text_words <= query_words:
-        return 1.0
-    return min(
-        max(SequenceMatcher(None, wanted, word).ratio() for word in text_words)
-        for wanted in query_words
-    )
+
+    def __init__(self) -> None:
+        """Start with no words compared."""
+        self._ratios: dict[tuple[str, str], float] = {}
+
+    def __call__(self, query: frozenset[str], text: frozenset[str]) -> float:
+        """The resemblance of two sets of words, 0 to 1."""
+        if not query or not text:
+            return 0.0
+        if query <= text or text <= query:
+            return 1.0
+        return min(
+            1.0 if wanted in text else max(self._ratio(wanted, word) for word in text)
+            for wanted in query
+        )
+
+    def _ratio(self, first: str, second: str) -> float:
+        if (ratio := self._ratios.get((first, second))) is None:
+            ratio = SequenceMatcher(None, first, second).ratio()
+            self._ratios[first, second] = ratio
+        return ratio
