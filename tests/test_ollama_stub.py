@@ -260,14 +260,21 @@ async def test_demo_mode_is_labelled_and_calls_offered_tools(
     assert [(c.function.name, dict(c.function.arguments)) for c in calls] == [
         ("intent__HassTurnOff", {"name": "kitchen lights"})
     ]
+    result = {"data": {"success": [{"name": "Kitchen Lights", "type": "entity"}]}}
     answered = await client.chat(
         model="qwen2.5:3b",
         messages=[
             {"role": "user", "content": "Turn off the kitchen lights."},
-            {"role": "tool", "content": '{"success": true}', "tool_name": "x"},
+            {
+                "role": "tool",
+                "content": json.dumps(result),
+                "tool_name": "intent__HassTurnOff",
+            },
         ],
     )
-    assert answered.message.content.startswith(LABEL)
+    assert answered.message.content == (
+        f"{LABEL} Done: the intent__HassTurnOff tool ran for Kitchen Lights."
+    )
     chatted = await client.chat(
         model="qwen2.5:3b", messages=[{"role": "user", "content": "hello"}]
     )

@@ -7,6 +7,7 @@ can watch a turn go from Assist to the integration, to "Ollama" and back.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -22,9 +23,7 @@ def demo_reply(path: str, body: dict[str, Any]) -> Reply:
         return Reply(f"{LABEL} You asked: {body.get('prompt', '')!s:.200}")
     messages = body.get("messages") or []
     if messages and messages[-1].get("role") == "tool":
-        return Reply(
-            f"{LABEL} Done. The tool answered: {messages[-1].get('content', '')!s:.200}"
-        )
+        return Reply(f"{LABEL} {_tool_outcome(messages[-1])}")
     request = next(
         (m.get("content", "") for m in reversed(messages) if m.get("role") == "user"),
         "",
@@ -43,4 +42,23 @@ def demo_reply(path: str, body: dict[str, Any]) -> Reply:
     return Reply(
         f"{LABEL} I received: {request!r:.200}. I was offered {len(tool_names)} tools. "
         "Connect a real Ollama server (set OLLAMA_URL) for real answers."
+    )
+
+
+def _tool_outcome(message: dict[str, Any]) -> str:
+    """Say in words what a tool answered (JSON is not for reading aloud)."""
+    tool = message.get("tool_name") or "the"
+    try:
+        result = json.loads(message.get("content") or "")
+    except ValueError:
+        result = None
+    if not isinstance(result, dict):
+        return f"Done: the {tool} tool ran."
+    if result.get("error"):
+        return f"The {tool} tool reported a problem: {result.get('error_text') or result['error']}"
+    data = result.get("data")
+    done = data.get("success") if isinstance(data, dict) else None
+    names = [str(item.get("name")) for item in done or () if isinstance(item, dict)]
+    return f"Done: the {tool} tool ran" + (
+        f" for {', '.join(names)}." if names else "."
     )
