@@ -47,7 +47,7 @@ def demo_reply(path: str, body: dict[str, Any]) -> Reply:
 
 def _tool_outcome(message: dict[str, Any]) -> str:
     """Say in words what a tool answered (JSON is not for reading aloud)."""
-    tool = message.get("tool_name") or "the"
+    tool = message.get("tool_name") or "called"
     try:
         result = json.loads(message.get("content") or "")
     except ValueError:
