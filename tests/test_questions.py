@@ -61,6 +61,7 @@ ENGLISH_COMMANDS = [
     "turn on the lamp and lock the door",
     "set the thermostat to 20?",
     "the living room is dark so turn on the lights",
+    "give me more light",
 ]
 
 
@@ -94,6 +95,10 @@ def test_english_commands(text: str) -> None:
         ("Welke lampen staan aan", "nl-BE"),
         ("Hoe warm is het in de slaapkamer?", "nl_NL"),
         ("Kun je me vertellen of de garage dicht is?", "nl"),
+        ("Hast du das Licht ausgeschaltet?", "de"),
+        ("Quand est-ce que le garage a été ouvert ?", "fr"),
+        ("¿Puedes decirme si la puerta está cerrada?", "es"),
+        ("Staat de verwarming aan?", "nl"),
     ],
 )
 def test_questions_in_other_languages(text: str, language: str) -> None:
@@ -123,6 +128,10 @@ def test_questions_in_other_languages(text: str, language: str) -> None:
         ("Doe het licht in de keuken uit", "nl-NL"),
         ("Het is donker, zet de lamp aan", "nl"),
         ("Wil je de voordeur vergrendelen?", "nl"),
+        ("Würdest du die Heizung auf 22 Grad stellen?", "de"),
+        ("Pourrais-tu l'allumer ?", "fr"),
+        ("¿Me apagas la luz?", "es"),
+        ("Is het donker? Doe dan de lamp aan", "nl"),
     ],
 )
 def test_commands_in_other_languages(text: str, language: str) -> None:

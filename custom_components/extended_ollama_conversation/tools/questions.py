@@ -93,7 +93,7 @@ _ENGLISH = _Rules(
             "clear vacuum clean mop dock return charge water feed"
         )
     ),
-    telling_verbs=_words("tell show list check give verify know"),
+    telling_verbs=_words("tell show list check verify know"),
     lead_ins=_phrases(
         "can you|could you|would you|will you|won t you|can u|could u|would u|"
         "would you mind|do you mind|would you be able to|can you be so kind and|"
@@ -189,7 +189,10 @@ _SPANISH = _Rules(
         "activa active activar desactiva desactive desactivar inicia inicie iniciar "
         "detén detenga detener reproduce reproduzca reproducir pausa pause pausar "
         "ajusta ajuste ajustar cambia cambie cambiar haz haga hacer arma arme armar "
-        "desarma desarme desarmar atenúa atenúe atenuar"
+        "desarma desarme desarmar atenúa atenúe atenuar "
+        # "¿Me apagas la luz?" asks for an action, as a command does.
+        "apagas enciendes prendes abres cierras bloqueas desbloqueas pones subes "
+        "bajas activas desactivas"
     ),
     telling_verbs=_words(
         "dime dinos decir muestra muestrame mostrar enseñame comprueba comprobar "
