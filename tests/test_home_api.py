@@ -26,6 +26,7 @@ from custom_components.extended_ollama_conversation.tools.effects import (
 from custom_components.extended_ollama_conversation.tools.home_api import (
     CONTROL,
     FIND_DEVICES,
+    HISTORY,
 )
 
 from .helpers import ask, messages_of, speech, tool_call
@@ -76,6 +77,7 @@ async def test_compact_context_and_tool_set(
     names = [tool["function"]["name"] for tool in body["tools"]]
     assert names[:2] == [CONTROL, FIND_DEVICES]
     assert not [n for n in names if n.startswith(("intent__", "light__", "homeass"))]
+    assert HISTORY not in names  # no recorder in this home
     control = body["tools"][0]["function"]["parameters"]["properties"]
     # The actions of the exposed kinds: lights, locks, covers, vacuums, climates...
     assert {

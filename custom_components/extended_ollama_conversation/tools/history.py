@@ -108,7 +108,17 @@ def _changes(hass: HomeAssistant, entity_id: str) -> list[State]:
         limit=MAX_CHANGES,
         include_start_time_state=False,
     )
-    return found.get(entity_id, [])
+    # The recorder's rows are lazy states without everything a State has.
+    return [
+        State(
+            entity_id,
+            row.state,
+            dict(row.attributes),
+            last_changed=row.last_changed,
+            last_updated=row.last_updated,
+        )
+        for row in found.get(entity_id, [])
+    ]
 
 
 def _words_for(state: State) -> set[str]:
