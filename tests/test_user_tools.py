@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 import json
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +25,9 @@ from custom_components.extended_ollama_conversation.const import (
 from custom_components.extended_ollama_conversation.tools.effects import Effect
 from custom_components.extended_ollama_conversation.tools.user_tool_kinds import (
     user_tools,
+)
+from custom_components.extended_ollama_conversation.tools.user_tools import (
+    parse_user_tools,
 )
 
 from .helpers import ask, messages_of, tool_call
@@ -256,6 +260,15 @@ async def test_the_sketch_actions_as_user_tools(
     ]
     thermostat = next(t for t in offered if t["name"] == "set_temperature")
     assert thermostat["parameters"]["properties"]["temperature"]["type"] == "number"
+
+
+def test_the_readme_example_is_valid() -> None:
+    """The README's example parses, and holds the tests' sketch tools."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    example = readme.split("### Your own tools", 1)[1].split("```yaml\n", 1)[1]
+    tools = parse_user_tools(example.split("```", 1)[0])
+    assert [tool.kind for tool in tools].count("rest") == 1
+    assert {t.name for t in parse_user_tools(SKETCH)} < {t.name for t in tools}
 
 
 async def test_user_tools_say_what_they_would_do(
