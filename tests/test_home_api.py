@@ -342,6 +342,17 @@ async def test_tools_say_what_they_would_do(
         control.effects(hass, {"name": "Front Door", "action": "turn_off"}, LLM_CONTEXT)
         == []
     )  # not an action of a lock
+    assert await async_setup_component(
+        hass,
+        "script",
+        {"script": {"say": {"fields": {"text": {}}, "sequence": []}}},
+    )
+    async_expose_entity(hass, "conversation", "script.say", True)
+    run = control.effects(
+        hass, {"name": "say", "action": "run", "fields": {"text": "hi"}}, LLM_CONTEXT
+    )
+    assert run == [Effect("script.say", "turn_on", (("variables", (("text", "hi"),)),))]
+    assert len(set(run)) == 1  # effects can be kept in a set
     reads = finder.effects(hass, {"name": "front door"}, LLM_CONTEXT)
     assert reads[0] == Effect("lock.front_door", READ)
     assert all(not effect.changes_home for effect in reads)

@@ -52,6 +52,15 @@ def _error(code: str, text: str) -> llm.ToolResult:
     return llm.ToolResult(data={"error": code, "error_text": text}, error=True)
 
 
+def frozen(value: Any) -> Any:
+    """A value an Effect can hold and still be hashed: mappings and lists as tuples."""
+    if isinstance(value, dict):
+        return tuple((key, frozen(item)) for key, item in sorted(value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(frozen(item) for item in value)
+    return value
+
+
 def _state_of(hass: HomeAssistant, device: Device) -> str:
     state = hass.states.get(device.entity_id)
     return describe_state(state) if state else "unknown"
@@ -118,7 +127,7 @@ class ControlTool(llm.Tool):
             Effect(
                 device.entity_id,
                 found.service,
-                tuple(_service_data(device, found, args).items()),
+                frozen(_service_data(device, found, args)),
             )
             for device, found in planned
         ]

@@ -22,6 +22,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import probatio as vol
 
 from ..const import DOMAIN
+from .device_tools import frozen
 from .effects import Effect
 from .user_tools import (
     KIND_REST,
@@ -102,7 +103,7 @@ class ScriptUserTool(UserTool):
             return []
         if not all(_exposed(hass, llm_context, e) for e in entities):
             return []
-        details = tuple((k, v) for k, v in data.items() if k != "entity_id")
+        details = frozen({k: v for k, v in data.items() if k != "entity_id"})
         action = "turn_on" if domain == "script" and entities else service
         return [Effect(entity, action, details) for entity in entities]
 
