@@ -235,14 +235,27 @@ async def test_find_devices_is_fuzzy_and_exposed_only(
 ) -> None:
     """A sloppy name finds the device with its state; unexposed devices are never found."""
     async_expose_entity(hass, "conversation", "light.bed_light", False)
+    living_room = ar.async_get(hass).async_create("Living Room").id
+    ecobee = er.async_get(hass).async_get("climate.ecobee")
+    assert ecobee is not None and ecobee.device_id is not None
+    dr.async_get(hass).async_update_device(ecobee.device_id, area_id=living_room)
     ollama_stub.reply(
+        Reply(
+            tool_calls=[
+                tool_call(FIND_DEVICES, name="Living Room", area="", kind="climate")
+            ]
+        ),
         Reply(tool_calls=[tool_call(FIND_DEVICES, name="kichen light")]),
         Reply(tool_calls=[tool_call(FIND_DEVICES, name="bed light")]),
         Reply(tool_calls=[tool_call(FIND_DEVICES, kind="locks")]),
         "Done.",
     )
     await ask(hass, "what lights are on?")
-    kitchen, bed, locks = tool_results(ollama_stub)
+    room, kitchen, bed, locks = tool_results(ollama_stub)
+    assert [(d["name"], d["area"]) for d in room["devices"]] == [
+        ("Ecobee", "Living Room")
+    ]
+    assert room["devices"][0]["state"].startswith("heat_cool now 23")
     assert kitchen["devices"][0] == {
         "name": "Kitchen Lights",
         "aliases": [],

@@ -203,18 +203,18 @@ class FindDevicesTool(llm.Tool):
     def found(
         self, hass: HomeAssistant, args: dict[str, Any], llm_context: llm.LLMContext
     ) -> list[Device]:
-        """The exposed devices a call asks about, best matches first."""
+        """The exposed devices a call asks about, best matches first.
+
+        A name that names no device but an area ("Living Room") is taken as the area:
+        small models put the room in `name`.
+        """
         devices = exposed_devices(hass, llm_context)
-        return still_exposed(
-            hass,
-            llm_context,
-            find_devices(
-                devices,
-                name=args.get("name"),
-                area=args.get("area"),
-                domain=args.get("kind", args.get("domain")),
-            ),
-        )
+        kind = args.get("kind", args.get("domain"))
+        name, area = args.get("name"), args.get("area")
+        found = find_devices(devices, name=name, area=area, domain=kind)
+        if not found and name and not area:
+            found = find_devices(devices, area=name, domain=kind)
+        return still_exposed(hass, llm_context, found)
 
     def effects(
         self, hass: HomeAssistant, args: dict[str, Any], llm_context: llm.LLMContext
