@@ -242,7 +242,9 @@ async def test_find_devices_is_fuzzy_and_exposed_only(
     ollama_stub.reply(
         Reply(
             tool_calls=[
-                tool_call(FIND_DEVICES, name="Living Room", area="", kind="climate")
+                tool_call(
+                    FIND_DEVICES, name="Living Room", area="living room", kind="climate"
+                )
             ]
         ),
         Reply(tool_calls=[tool_call(FIND_DEVICES, name="kichen light")]),

@@ -212,7 +212,7 @@ class FindDevicesTool(llm.Tool):
         kind = args.get("kind", args.get("domain"))
         name, area = args.get("name"), args.get("area")
         found = find_devices(devices, name=name, area=area, domain=kind)
-        if not found and name and not area:
+        if not found and name:
             found = find_devices(devices, area=name, domain=kind)
         return still_exposed(hass, llm_context, found)
 
