@@ -89,6 +89,8 @@ class Row:
     """One integration's figures for one home."""
 
     tokens: list[int] = field(default_factory=list)
+    # Instructions, API prompt and tool definitions: the part that never changes.
+    fixed_tokens: list[int] = field(default_factory=list)
     request_bytes: list[int] = field(default_factory=list)
     prefix_share: list[float] = field(default_factory=list)
     recalled: int = 0
@@ -209,6 +211,7 @@ async def test_context_size(
         core_system = f"{instructions}\n{core_api.api_prompt}"
         core = rows["core Assist API"]
         core.tokens.append(_tokens(core_system, request, json.dumps(core_tools)))
+        core.fixed_tokens.append(_tokens(core_system, json.dumps(core_tools)))
         core.request_bytes.append(
             len(json.dumps({"messages": [core_system, request], "tools": core_tools}))
         )
@@ -228,6 +231,9 @@ async def test_context_size(
         user = f"{request}\n\n{context.current}"
         ours = rows["this integration"]
         ours.tokens.append(_tokens(system, user, json.dumps(ours_tools)))
+        ours.fixed_tokens.append(
+            _tokens(f"{instructions}\n{ours_api.api_prompt}", json.dumps(ours_tools))
+        )
         ours.request_bytes.append(
             len(json.dumps({"messages": [system, user], "tools": ours_tools}))
         )
@@ -271,10 +277,10 @@ def test_report() -> None:
     lines = [
         (
             "| devices (areas) | integration | prompt tokens (median) | ratio to core "
-            "| request KiB | unchanged prefix | recall (in prompt) | fits 8192 "
+            "| instructions + tools | request KiB | unchanged prefix | recall (in prompt) | fits 8192 "
             "| build ms (median) |"
         ),
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for (size, areas), rows in sorted(RESULTS.items()):
         core_tokens = statistics.median(rows["core Assist API"].tokens)
@@ -282,6 +288,7 @@ def test_report() -> None:
             tokens = statistics.median(row.tokens)
             lines.append(
                 f"| {size} ({areas}) | {name} | {tokens:,.0f} | {tokens / core_tokens:.2f} "
+                f"| {statistics.median(row.fixed_tokens):,.0f} "
                 f"| {statistics.median(row.request_bytes) / 1024:.1f} "
                 f"| {min(row.prefix_share) * 100:.0f} % "
                 f"| {row.recalled * 100 // REQUESTS} % ({row.in_prompt * 100 // REQUESTS} %) "

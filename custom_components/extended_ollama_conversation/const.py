@@ -55,3 +55,7 @@ SAMPLING_OPTIONS: Final = (CONF_TEMPERATURE, CONF_TOP_P, CONF_TOP_K, CONF_NUM_PR
 
 # Tokens kept free for the answer when the prompt is fitted into num_ctx.
 ANSWER_RESERVE_TOKENS: Final = 512
+
+# --- User-defined tools (tools/user_tools.py) ---------------------------------------
+# An agent's own tools, as YAML: kinds script, template and rest.
+CONF_USER_TOOLS: Final = "user_tools"

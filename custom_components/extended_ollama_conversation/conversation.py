@@ -17,6 +17,7 @@ from .const import (
     CONF_CONTEXT_BUDGET,
     CONF_EMBEDDING_MODEL,
     CONF_PREFER_LOCAL,
+    CONF_USER_TOOLS,
     DEFAULT_CONTEXT_BUDGET,
     DEFAULT_PREFER_LOCAL,
     DOMAIN,
@@ -27,6 +28,7 @@ from .entity import OllamaLLMEntity, add_subentry_entities
 from .local_first import async_handle_locally
 from .runtime import OllamaConfigEntry
 from .tools.home_api import FIND_DEVICES
+from .tools.user_tool_kinds import add_user_tools
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -88,6 +90,7 @@ class OllamaConversationEntity(conversation.ConversationEntity, OllamaLLMEntity)
             )
         except conversation.ConverseError as err:
             return err.as_conversation_result()
+        add_user_tools(chat_log.llm_api, options.get(CONF_USER_TOOLS))
         try:
             await self._async_run_turn(
                 chat_log,

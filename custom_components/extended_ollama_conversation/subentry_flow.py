@@ -31,6 +31,7 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
     TemplateSelector,
     TextSelector,
+    TextSelectorConfig,
 )
 import probatio as vol
 
@@ -48,6 +49,7 @@ from .const import (
     CONF_THINK,
     CONF_TOP_K,
     CONF_TOP_P,
+    CONF_USER_TOOLS,
     DEFAULT_AI_TASK_NAME,
     DEFAULT_CONTEXT_BUDGET,
     DEFAULT_CONVERSATION_NAME,
@@ -64,6 +66,7 @@ from .const import (
     SUBENTRY_CONVERSATION,
 )
 from .runtime import OllamaConfigEntry
+from .tools.user_tools import UserToolsError, parse_user_tools
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -127,7 +130,9 @@ def agent_schema(
             if subentry_type == SUBENTRY_CONVERSATION
             else DEFAULT_AI_TASK_NAME
         )
-        fields[vol.Required(CONF_NAME, default=default_name)] = TextSelector()
+        fields[
+            vol.Required(CONF_NAME, default=options.get(CONF_NAME) or default_name)
+        ] = TextSelector()
     fields[
         vol.Required(
             CONF_MODEL, description={"suggested_value": options.get(CONF_MODEL)}
@@ -213,7 +218,30 @@ def agent_schema(
             ] = SelectSelector(
                 SelectSelectorConfig(options=choices, mode=SelectSelectorMode.DROPDOWN)
             )
+        fields |= _user_tools_field(options)
     return vol.Schema(fields)
+
+
+# --- User-defined tools --------------------------------------------------------------
+
+
+def _user_tools_field(options: Mapping[str, Any]) -> dict[vol.Marker, Any]:
+    """The agent's own tools, as YAML in a multiline text box."""
+    return {
+        vol.Optional(
+            CONF_USER_TOOLS,
+            description={"suggested_value": options.get(CONF_USER_TOOLS)},
+        ): TextSelector(TextSelectorConfig(multiline=True))
+    }
+
+
+def _user_tools_error(user_input: Mapping[str, Any]) -> str | None:
+    """Why the user tools' YAML is not valid (naming the line), or None."""
+    try:
+        parse_user_tools(str(user_input.get(CONF_USER_TOOLS) or ""))
+    except UserToolsError as err:
+        return str(err)
+    return None
 
 
 class AgentSubentryFlow(ConfigSubentryFlow):
@@ -254,15 +282,16 @@ class AgentSubentryFlow(ConfigSubentryFlow):
         """Choose the model and the options."""
         if self._get_entry().state is not ConfigEntryState.LOADED:
             return self.async_abort(reason="entry_not_loaded")
+        tools_error = _user_tools_error(user_input) if user_input else None
         try:
             installed = await self._client.list_models()
-            if user_input is None:
+            if user_input is None or tools_error:
                 infos = [await self._client.model_info(name) for name in installed]
         except OllamaError as err:
             _LOGGER.warning("Listing the server's models failed: %s", err)
             return self.async_abort(reason="cannot_connect")
-        if user_input is None:
-            options = (
+        if user_input is None or tools_error:
+            options = user_input or (
                 {} if self._is_new else dict(self._get_reconfigure_subentry().data)
             )
             schema = agent_schema(
@@ -275,7 +304,12 @@ class AgentSubentryFlow(ConfigSubentryFlow):
                 ],
                 is_new=self._is_new,
             )
-            return self.async_show_form(step_id="set_options", data_schema=schema)
+            return self.async_show_form(
+                step_id="set_options",
+                data_schema=schema,
+                errors={CONF_USER_TOOLS: "invalid_user_tools"} if tools_error else None,
+                description_placeholders={"error": tools_error or ""},
+            )
         self._title = user_input.pop(CONF_NAME, None)
         self._data = user_input
         if user_input[CONF_MODEL] not in installed:

@@ -1,40 +1,62 @@
-"""The integration's own LLM API: Assist's tools with a compact home context.
+"""The integration's own LLM API: a few general tools and a compact home context.
 
-It offers every tool of Home Assistant's Assist API except GetLiveContext, whose long
-YAML overview and live-state lookup are replaced by the state-context builder (in the
-prompt) and FindDevices (a fuzzy lookup of any exposed device and its state).
+Assist offers one tool per intent and per script (2,000+ tokens of definitions for a
+50-device home); small models read that slowly and pick wrongly. This API offers
+`control` (act on a device by name with an action word of its kind), `get_state` (find
+devices and their states) and, with the recorder, `history`; plus Assist's tools that
+are not about devices, where they apply (to-do lists, calendars, timers on a device
+that has them, the date, broadcasts, intent scripts). The set depends only on what is
+exposed, never on the request, so the prompt's start stays the same from turn to turn
+and Ollama's prompt cache can reuse it.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from homeassistant.components.llm import DATA_PLATFORMS
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv, llm
-import probatio as vol
+from homeassistant.helpers import intent, llm
 
 from ..const import DOMAIN
-from ..context import describe_state, device_index, find_devices
+from .device_targets import exposed_devices, exposed_scripts
+from .device_tools import (
+    CONTROL,
+    FIND_DEVICES,
+    ControlTool,
+    FindDevicesTool,
+    scripts_prompt,
+)
+from .history import HISTORY, HistoryTool
 
 _LOGGER = logging.getLogger(__name__)
 
+__all__ = ["API_NAME", "CONTROL", "FIND_DEVICES", "HISTORY", "CompactHomeAPI"]
+
 API_NAME = "Assist with compact home context"
-FIND_DEVICES = f"{DOMAIN}__FindDevices"
-# The Assist tools this API replaces, by the integration that provides them.
-_REPLACED_PLATFORMS = frozenset({"homeassistant"})
-MAX_RESULTS = 20
+# Assist's platforms whose tools are about something other than devices.
+_KEPT_PLATFORMS = frozenset(
+    {"todo", "calendar", "llm", "assist_satellite", "intent_script"}
+)
+# From the `intent` platform, only timers (offered by Assist only on a device that
+# has them): start, cancel and ask; adding and pausing are rare enough to leave out.
+_KEPT_INTENTS = frozenset(
+    {
+        intent.INTENT_START_TIMER,
+        intent.INTENT_CANCEL_TIMER,
+        intent.INTENT_TIMER_STATUS,
+    }
+)
 
 API_PROMPT = (
-    "The devices of the home are listed below by area, with the states of those that "
-    f"matter most for the request. For any other device, or a state you are not given, "
-    f"call {FIND_DEVICES}. Use the exact device names when you call a tool."
+    "Devices are listed below by area, and states of some follow the request. "
+    f"Call {FIND_DEVICES} for other states, {CONTROL} to act. Use exact device names."
 )
+HISTORY_PROMPT = f"Call {HISTORY} for when a device last changed."
 
 
 class CompactHomeAPI(llm.API):
-    """Assist's tools, with this integration's context and lookup instead of GetLiveContext."""
+    """A compact, stable tool set over the exposed devices."""
 
     def __init__(self, hass: HomeAssistant) -> None:
         """Register under the integration's domain."""
@@ -43,12 +65,37 @@ class CompactHomeAPI(llm.API):
     async def async_get_api_instance(
         self, llm_context: llm.LLMContext
     ) -> llm.APIInstance:
-        """Collect the Assist tools (all but the replaced ones) and add FindDevices."""
+        """The device tools first, then Assist's other tools that apply."""
+        hass = self.hass
+        domains = {d.domain for d in exposed_devices(hass, llm_context)}
+        tools: list[llm.Tool] = [FindDevicesTool()]
+        prompts = [API_PROMPT]
+        control = ControlTool(
+            domains,
+            script_fields=any(s.fields for s in exposed_scripts(hass, llm_context)),
+        )
+        if control.words:
+            tools.insert(0, control)
+        if scripts := scripts_prompt(hass, llm_context):
+            prompts.append(scripts)
+        if "recorder" in hass.config.components:
+            tools.append(HistoryTool())
+            prompts.append(HISTORY_PROMPT)
+        tools.extend(await self._assist_tools(llm_context))
+        return llm.APIInstance(
+            api=self,
+            api_prompt="\n".join(prompts),
+            llm_context=llm_context,
+            tools=tools,
+            custom_serializer=llm.selector_serializer,
+        )
+
+    async def _assist_tools(self, llm_context: llm.LLMContext) -> list[llm.Tool]:
+        """Assist's tools that are not about devices, as Assist offers them."""
         platforms = await self.hass.data[DATA_PLATFORMS].async_get_platforms()
         tools: list[llm.Tool] = []
-        prompts: list[str] = []
         for domain, platform in sorted(platforms.items()):
-            if domain in _REPLACED_PLATFORMS:
+            if domain not in _KEPT_PLATFORMS and domain != "intent":
                 continue
             try:
                 provided = platform.async_get_tools(
@@ -59,81 +106,9 @@ class CompactHomeAPI(llm.API):
                 continue
             if provided is None:
                 continue
-            tools.extend(provided.tools)
-            if provided.prompt:
-                prompts.append(provided.prompt)
-        tools.append(FindDevicesTool())
-        return llm.APIInstance(
-            api=self,
-            api_prompt="\n".join([API_PROMPT, *prompts]),
-            llm_context=llm_context,
-            tools=tools,
-            custom_serializer=llm.selector_serializer,
-        )
-
-
-class FindDevicesTool(llm.Tool):
-    """Find exposed devices by name, area or kind, with their current state."""
-
-    name = FIND_DEVICES
-    title = "Find devices"
-    description = (
-        "Find devices of the home by name or alias, area, or kind (light, lock, "
-        "sensor, ...), and get their current state. Matching is fuzzy and ignores case."
-    )
-    annotations = llm.ToolAnnotations(
-        read_only=True, destructive=False, open_world=False
-    )
-    integration = DOMAIN
-    parameters = vol.Schema(
-        {
-            vol.Optional("name", description="A device name or alias."): cv.string,
-            vol.Optional("area", description="An area name."): cv.string,
-            vol.Optional(
-                "domain", description="A kind of device, such as light."
-            ): cv.string,
-        }
-    )
-
-    async def async_call(
-        self,
-        hass: HomeAssistant,
-        tool_input: llm.ToolInput,
-        llm_context: llm.LLMContext,
-    ) -> llm.ToolResult:
-        """Return the matching exposed devices; never one that is not exposed."""
-        args: dict[str, Any] = self.parameters(tool_input.tool_args)
-        devices = device_index(hass, llm_context.assistant).devices()
-        found = find_devices(
-            devices,
-            name=args.get("name"),
-            area=args.get("area"),
-            domain=args.get("domain"),
-        )
-        if not found:
-            areas = sorted({d.area for d in devices if d.area})
-            return llm.ToolResult(
-                data={
-                    "error": "NoMatch",
-                    "error_text": "No exposed device matches. "
-                    f"Areas: {', '.join(areas) or 'none'}.",
-                },
-                error=True,
+            tools.extend(
+                tool
+                for tool in provided.tools
+                if domain != "intent" or tool.name.rpartition("__")[2] in _KEPT_INTENTS
             )
-        return llm.ToolResult(
-            data={
-                "devices": [
-                    {
-                        "name": device.names[0],
-                        "aliases": list(device.names[1:]),
-                        "kind": device.domain,
-                        "area": device.area,
-                        "state": describe_state(state)
-                        if (state := hass.states.get(device.entity_id))
-                        else "unknown",
-                    }
-                    for device in found[:MAX_RESULTS]
-                ],
-                "more": max(0, len(found) - MAX_RESULTS),
-            }
-        )
+        return tools

@@ -17,6 +17,7 @@ import ollama
 import probatio as vol
 
 from ..context import Device
+from .aliases import alias_call, alias_name
 from .arguments import coerce_arguments
 from .targets import repair_targets
 
@@ -83,16 +84,19 @@ class Toolbox:
         self.specs_chars = sum(size + 2 for _, _, size in described.values())
 
     def resolve(self, name: str) -> str | None:
-        """Return the offered tool a name means, if exactly one fits."""
+        """Return the offered tool a name means, if exactly one fits.
+
+        The exact name, the name under another prefix or none, or a name the model
+        knows from training (see `aliases`).
+        """
         if name in self._tools:
             return name
-        wanted = name.strip().lower()
-        matches = [
-            tool
-            for tool in self._tools
-            if tool.lower() == wanted or tool.lower().rpartition("__")[2] == wanted
-        ]
-        return matches[0] if len(matches) == 1 else None
+        return alias_name(name, self._tools)
+
+    def resolve_call(self, name: str, arguments: Any) -> tuple[str | None, Any]:
+        """Return the offered tool a call means, with its arguments in that tool's terms."""
+        resolved = alias_call(name, arguments, self._tools, self._devices)
+        return resolved if resolved is not None else (None, arguments)
 
     def is_tool_name(self, name: str) -> bool:
         """Whether a name means one of the offered tools."""
@@ -106,7 +110,7 @@ class Toolbox:
         The second item is None when the call is ready to run; otherwise the input is
         marked external (Home Assistant will not run it) and the result explains why.
         """
-        resolved = self.resolve(name)
+        resolved, arguments = self.resolve_call(name, arguments)
         if resolved is None:
             return _refused(
                 name,
