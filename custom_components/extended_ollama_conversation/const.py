@@ -8,7 +8,8 @@ DEFAULT_PORT: Final = 11434
 DEFAULT_TITLE: Final = "Ollama"
 
 # Seconds the server may stay silent (connect, or between two streamed lines) before a
-# request fails. A CPU-only server can take half a minute to read a long prompt.
+# request fails. The first line of an answer may take longer: as long as the prompt
+# needs at the speed the server has shown (see pacing.py), up to ten times this.
 DEFAULT_TIMEOUT: Final = 60
 CONNECT_TIMEOUT: Final = 10
 MIN_TIMEOUT: Final = 5
