@@ -23,6 +23,7 @@ from .const import DEFAULT_TIMEOUT, DEFAULT_VERIFY_SSL, DOMAIN
 from .context import device_index
 from .runtime import OllamaConfigEntry, OllamaRuntimeData
 from .tools.home_api import CompactHomeAPI
+from .warmup import PromptWarmer
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = (Platform.AI_TASK, Platform.CONVERSATION)
@@ -78,6 +79,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> bo
     entry.async_on_unload(client.close)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+    entry.runtime_data.warmer = PromptWarmer(hass, entry)
+    entry.runtime_data.warmer.async_start()
     return True
 
 
@@ -102,6 +105,8 @@ async def _async_entry_updated(hass: HomeAssistant, entry: OllamaConfigEntry) ->
         return
     runtime.client.forget_model_info()
     runtime.models_without_tools.clear()
+    if runtime.warmer is not None:
+        runtime.warmer.async_schedule()
     devices = dr.async_get(hass)
     for subentry in entry.subentries.values():
         device = devices.async_get_device_by_identifier(

@@ -56,3 +56,10 @@ SAMPLING_OPTIONS: Final = (CONF_TEMPERATURE, CONF_TOP_P, CONF_TOP_K, CONF_NUM_PR
 
 # Tokens kept free for the answer when the prompt is fitted into num_ctx.
 ANSWER_RESERVE_TOKENS: Final = 512
+
+# --- Warm-up of Ollama's prompt cache (warmup.py) -------------------------------------
+# An agent option: send the agent's stable prompt prefix after start-up and changes.
+CONF_WARM_UP: Final = "warm_up"
+DEFAULT_WARM_UP: Final = True
+# Seconds changes to the exposed devices must settle before the prefix is sent again.
+WARM_UP_COOLDOWN: Final = 30.0

@@ -9,7 +9,7 @@ rounds. Failures reach the caller as the client's exceptions.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import logging
 from typing import Any
 
@@ -44,6 +44,8 @@ from .tools.toolbox import Toolbox
 
 _LOGGER = logging.getLogger(__name__)
 
+# What the warm-up asks after the prefix; any short text does, none is needed.
+WARM_UP_REQUEST = "hi"
 OUT_OF_ROUNDS_SPEECH = (
     "Sorry, I couldn't finish that: it took more steps than I am allowed to take."
 )
@@ -192,22 +194,9 @@ class TurnRunner:
         may_retry: bool,
     ) -> list[conversation.Content]:
         """Send one request; stream its answer into the chat log; return what was added."""
-        tools = toolbox.specs if toolbox else []
         tools_chars = toolbox.specs_chars if toolbox else 0
         messages = self._fit(history, tools_chars)
-        request: dict[str, Any] = {
-            "model": self.settings.model,
-            "messages": messages,
-            "tools": tools or None,
-            "options": {"num_ctx": self.settings.num_ctx, **self.settings.sampling},
-            # -1 must be sent as a number; any other value as a duration.
-            "keep_alive": -1
-            if self.settings.keep_alive < 0
-            else f"{self.settings.keep_alive}s",
-            "format": output_format,
-        }
-        if "thinking" in info.capabilities:
-            request["think"] = self.settings.think
+        request = self._request(messages, toolbox, info, output_format)
         self.runtime.usage.requests += 1
         stream = self.runtime.client.chat(**request)
         return [
@@ -219,6 +208,49 @@ class TurnRunner:
                 ),
             )
         ]
+
+    def _request(
+        self,
+        messages: list[Message],
+        toolbox: Toolbox | None,
+        info: ModelInfo,
+        output_format: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """The /api/chat request; the warm-up sends the same one but a token long."""
+        request: dict[str, Any] = {
+            "model": self.settings.model,
+            "messages": messages,
+            "tools": (toolbox.specs if toolbox else None) or None,
+            "options": {"num_ctx": self.settings.num_ctx, **self.settings.sampling},
+            # -1 must be sent as a number; any other value as a duration.
+            "keep_alive": -1
+            if self.settings.keep_alive < 0
+            else f"{self.settings.keep_alive}s",
+            "format": output_format,
+        }
+        if "thinking" in info.capabilities:
+            request["think"] = self.settings.think
+        return request
+
+    async def async_prefix_request(self) -> dict[str, Any]:
+        """A request of the stable prefix alone: instructions, home directory, tools.
+
+        Its start is what every turn of this agent starts with, so answering it fills
+        Ollama's prompt cache; it asks for one token.
+        """
+        info = await self.runtime.client.model_info(self.settings.model)
+        toolbox = self._toolbox(info)
+        history = await async_chat_messages(self.hass, self.chat_log.content[:1])
+        if self.home_context is not None:
+            _add_home_context(history, replace(self.home_context, current=""))
+        request = self._request(
+            [*history, {"role": "user", "content": WARM_UP_REQUEST}],
+            toolbox,
+            info,
+            None,
+        )
+        request["options"]["num_predict"] = 1
+        return request
 
     def _fit(self, history: list[Message], tools_chars: int) -> list[Message]:
         """Drop the oldest turns until the request fits the context window."""
