@@ -39,6 +39,7 @@ from .context import HomeContext, device_index
 from .context_window import fit_messages
 from .messages import Message, async_chat_message, async_chat_messages
 from .runtime import OllamaRuntimeData
+from .thinking import ThinkingFilter
 from .tools.text_calls import SpeechFilter, has_json_object
 from .tools.toolbox import Toolbox
 
@@ -110,6 +111,25 @@ def _add_home_context(history: list[Message], context: HomeContext) -> None:
         **request,
         "content": f"{request['content']}\n\n{context.current}",
     }
+
+
+def _said_and_thought(
+    thoughts: ThinkingFilter,
+    speech: SpeechFilter | None,
+    content: str | None,
+    done: bool,
+) -> list[conversation.AssistantContentDeltaDict]:
+    """One chunk's deltas: <think> text as thinking, the rest through the speech filter."""
+    said, thought = thoughts.feed(content) if content else ("", "")
+    if done:
+        said_last, thought_last = thoughts.finish()
+        said, thought = said + said_last, thought + thought_last
+    deltas: list[conversation.AssistantContentDeltaDict] = []
+    if thought:
+        deltas.append({"thinking_content": thought})
+    if said and (text := speech.feed(said) if speech else said):
+        deltas.append({"content": text})
+    return deltas
 
 
 class TurnRunner:
@@ -297,16 +317,17 @@ class TurnRunner:
         `may_retry`: a round is left in which the model can answer again.
         """
         speech = SpeechFilter() if toolbox else None
+        thoughts = ThinkingFilter()
         native_calls: list[Any] = []
         yield {"role": "assistant"}
         async for part in stream:
             message = part.message
             if message.thinking:
                 yield {"thinking_content": message.thinking}
-            if message.content:
-                text = speech.feed(message.content) if speech else message.content
-                if text:
-                    yield {"content": text}
+            for delta in _said_and_thought(
+                thoughts, speech, message.content, part.done
+            ):
+                yield delta
             native_calls.extend(message.tool_calls or ())
             if part.done:
                 self._count(part, messages, tools_chars)
