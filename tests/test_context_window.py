@@ -7,9 +7,11 @@ import logging
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir, llm
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.extended_ollama_conversation.const import DOMAIN
 from custom_components.extended_ollama_conversation.context_window import (
     TokenEstimator,
     fit_messages,
@@ -126,3 +128,90 @@ def test_estimator_defaults_and_ignores_nonsense() -> None:
     estimator.calibrate("m", messages, 0, 1000)  # 0.3 characters a token
     assert estimator.chars_per_token == {}
     logging.getLogger(__name__).debug("estimator %s", estimator)
+
+
+def _fits(body: dict[str, Any]) -> bool:
+    """The conservative check: characters / 3.5 over the messages and the tools."""
+    chars = sum(len(m.get("content") or "") for m in body["messages"])
+    chars += len(json.dumps(body.get("tools") or []))
+    return chars / 3.5 <= body["options"]["num_ctx"]
+
+
+@pytest.mark.parametrize(
+    "agent_options",
+    [{**SMALL_CONTEXT, "llm_hass_api": [llm.LLM_API_ASSIST], "max_history": 0}],
+)
+async def test_fifteen_long_turns_with_assist_at_2048(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    agent_options: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every request fits the num_ctx it is sent with, raised just enough and once."""
+    conversation_id = None
+    for turn in range(15):
+        ollama_stub.reply(f"answer {turn} " + "and so on " * 20)
+        result = await ask(
+            hass, f"request {turn}: " + "tell me more " * 80, conversation_id
+        )
+        conversation_id = result.conversation_id
+    bodies = [r.body for r in ollama_stub.requests_to("/api/chat")]
+    assert len(bodies) == 15
+    assert all(_fits(body) for body in bodies)
+    # Assist's instructions and 20-odd tools alone need more than 2048 tokens: every
+    # earlier turn is left out, and num_ctx is raised once, to one size, for all.
+    assert all(len(messages_of(body, "user")) == 1 for body in bodies)
+    sent = {body["options"]["num_ctx"] for body in bodies}
+    assert len(sent) == 1
+    num_ctx = sent.pop()
+    assert 2048 < num_ctx <= 32768
+    smallest = min(
+        sum(len(m.get("content") or "") for m in body["messages"])
+        + len(json.dumps(body["tools"]))
+        for body in bodies
+    )
+    assert num_ctx <= smallest / 3.0 + 512 + 256  # just enough, by a cautious count
+    issue = ir.async_get(hass).async_get_issue(
+        DOMAIN, "num_ctx_too_small_conversation.ollama_conversation"
+    )
+    assert issue is not None
+    assert issue.translation_placeholders["needed"] == str(num_ctx)
+    assert caplog.text.count("more than its num_ctx 2048 allows") == 1
+
+
+@pytest.mark.parametrize(
+    "agent_options",
+    [
+        {
+            **SMALL_CONTEXT,
+            "llm_hass_api": [DOMAIN],
+            "num_ctx": 8192,
+            "context_budget": 7000,
+        }
+    ],
+)
+async def test_directory_shrinks_before_num_ctx_is_raised(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    agent_options: dict[str, Any],
+) -> None:
+    """A home description too large for num_ctx is rebuilt smaller; num_ctx stays."""
+    for number in range(600):
+        hass.states.async_set(
+            f"light.lamp_{number}",
+            "on",
+            {"friendly_name": f"Lamp number {number} beside the reading armchair"},
+        )
+    await hass.async_block_till_done()
+    ollama_stub.reply("Lamp number 7 is on.")
+    await ask(hass, "is lamp number 7 beside the reading armchair on?")
+    body = ollama_stub.requests_to("/api/chat")[0].body
+    assert _fits(body)
+    assert body["options"]["num_ctx"] == 8192
+    system = body["messages"][0]["content"]
+    assert 0 < system.count("Lamp number") < 600
+    # The device the request names is still described, with its state.
+    assert "Lamp number 7 beside" in body["messages"][-1]["content"]
+    assert not ir.async_get(hass).issues

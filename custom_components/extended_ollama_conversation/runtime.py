@@ -42,6 +42,9 @@ class OllamaRuntimeData:
     models_without_tools: set[str] = field(default_factory=set)
     # The agents the entry was set up with: adding or removing one needs a reload.
     subentry_ids: frozenset[str] = frozenset()
+    # Per agent, the num_ctx its prompts were found to need (it stays: a new num_ctx
+    # makes Ollama load the model again).
+    raised_num_ctx: dict[str, int] = field(default_factory=dict)
     # Keeps the agents' prompt prefixes in Ollama's cache (set once the entry is up).
     warmer: PromptWarmer | None = None
 
