@@ -179,6 +179,22 @@ async def test_fifteen_long_turns_with_assist_at_2048(
     assert issue.translation_placeholders["needed"] == str(num_ctx)
     assert caplog.text.count("more than its num_ctx 2048 allows") == 1
 
+    # Taking the repair's advice clears it; the next request fits as it is.
+    subentry = next(
+        s for s in agent_entry.subentries.values() if s.subentry_type == "conversation"
+    )
+    hass.config_entries.async_update_subentry(
+        agent_entry, subentry, data={**subentry.data, "num_ctx": num_ctx}
+    )
+    await hass.async_block_till_done()
+    assert not ir.async_get(hass).issues
+    ollama_stub.reply("fine")
+    await ask(hass, "one more " + "tell me more " * 80, conversation_id)
+    last = ollama_stub.requests_to("/api/chat")[-1].body
+    assert last["options"]["num_ctx"] == num_ctx
+    assert _fits(last)
+    assert not ir.async_get(hass).issues
+
 
 @pytest.mark.parametrize(
     "agent_options",

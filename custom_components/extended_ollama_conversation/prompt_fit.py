@@ -33,6 +33,7 @@ _LOGGER = logging.getLogger(__name__)
 NUM_CTX_STEP = 256
 # State lines of the changing tail tried, fewest last, before the directory shrinks.
 TAIL_LINES = (10, 3, 0)
+NUM_CTX_ISSUE_PREFIX = "num_ctx_too_small_"
 
 
 def with_home_context(history: list[Message], context: HomeContext) -> list[Message]:
@@ -186,7 +187,7 @@ class PromptFitter:
         ir.async_create_issue(
             self.hass,
             DOMAIN,
-            f"num_ctx_too_small_{self.agent_id}",
+            f"{NUM_CTX_ISSUE_PREFIX}{self.agent_id}",
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
             translation_key="num_ctx_too_small",

@@ -24,6 +24,7 @@ from homeassistant.components.homeassistant.exposed_entities import (
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_LLM_HASS_API, CONF_MODEL, CONF_PROMPT
 from homeassistant.core import Context, Event, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import (
     area_registry as ar,
     device_registry as dr,
@@ -125,10 +126,7 @@ class PromptWarmer:
             request = await async_prefix_request(
                 self.hass, self.entry, subentry, agent_id
             )
-        except OllamaError as err:
-            _LOGGER.debug("No warm-up for %s: %s", agent_id, err)
-            return
-        except conversation.ConverseError as err:
+        except HomeAssistantError as err:  # the server, or the agent's LLM API
             _LOGGER.debug("No warm-up for %s: %s", agent_id, err)
             return
         fingerprint = _fingerprint(request)
