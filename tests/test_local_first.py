@@ -107,6 +107,12 @@ def _rename(hass: HomeAssistant, entity_id: str, name: str) -> None:
             lambda hass: _put_device_in_area(hass, "cover.garage_door", "Garage"),
             "not aware",
         ),
+        # "garage door" read as a door in the Garage: the cover there is a garage door.
+        (
+            "close the garage door",
+            lambda hass: _put_device_in_area(hass, "cover.garage_door", "Garage"),
+            "not aware",
+        ),
         # Two lights of one name: the matcher cannot choose.
         (
             "turn on the desk lamp",
