@@ -51,6 +51,14 @@ class ThinkingFilter:
             self._after_thought = True
         return self._say("".join(said)), "".join(thought)
 
+    def split(self, chunk: str | None, *, done: bool) -> tuple[str, str]:
+        """`feed`, and `finish` with the stream's last line."""
+        said, thought = self.feed(chunk) if chunk else ("", "")
+        if done:
+            said_last, thought_last = self.finish()
+            said, thought = said + said_last, thought + thought_last
+        return said, thought
+
     def finish(self) -> tuple[str, str]:
         """The end of the stream: what was held back, said or thought."""
         rest, self._pending = self._pending, ""

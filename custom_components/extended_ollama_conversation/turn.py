@@ -104,25 +104,6 @@ class AgentSettings:
         return self.num_ctx - min(max(answer, 1), self.num_ctx // 4)
 
 
-def _said_and_thought(
-    thoughts: ThinkingFilter,
-    speech: SpeechFilter | None,
-    content: str | None,
-    done: bool,
-) -> list[conversation.AssistantContentDeltaDict]:
-    """One chunk's deltas: <think> text as thinking, the rest through the speech filter."""
-    said, thought = thoughts.feed(content) if content else ("", "")
-    if done:
-        said_last, thought_last = thoughts.finish()
-        said, thought = said + said_last, thought + thought_last
-    deltas: list[conversation.AssistantContentDeltaDict] = []
-    if thought:
-        deltas.append({"thinking_content": thought})
-    if said and (text := speech.feed(said) if speech else said):
-        deltas.append({"content": text})
-    return deltas
-
-
 class TurnRunner:
     """Runs one turn of one agent against the chat log."""
 
@@ -291,10 +272,13 @@ class TurnRunner:
             message = part.message
             if message.thinking:
                 yield {"thinking_content": message.thinking}
-            for delta in _said_and_thought(
-                thoughts, speech, message.content, part.done
-            ):
-                yield delta
+            said, thought = thoughts.split(message.content, done=part.done)
+            if thought:
+                yield {"thinking_content": thought}
+            if said:
+                text = speech.feed(said) if speech else said
+                if text:
+                    yield {"content": text}
             native_calls.extend(message.tool_calls or ())
             if part.done:
                 self._count(part, messages, tools_chars)
