@@ -6,6 +6,7 @@ import json
 import logging
 from typing import Any
 
+from homeassistant.const import CONF_PROMPT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir, llm
 import pytest
@@ -137,30 +138,60 @@ def _fits(body: dict[str, Any]) -> bool:
     return chars / 3.5 <= body["options"]["num_ctx"]
 
 
-@pytest.mark.parametrize(
-    "agent_options",
-    [{**SMALL_CONTEXT, "llm_hass_api": [llm.LLM_API_ASSIST], "max_history": 0}],
-)
+async def _fifteen_long_turns(hass: HomeAssistant, stub: OllamaStub) -> str | None:
+    """15 turns of about 300 tokens each (request and answer); the conversation id."""
+    conversation_id = None
+    for turn in range(15):
+        stub.reply(f"answer {turn} " + "and so on " * 20)
+        result = await ask(
+            hass, f"request {turn}: " + "tell me more " * 80, conversation_id
+        )
+        conversation_id = result.conversation_id
+    return conversation_id
+
+
+ASSIST_2048 = {**SMALL_CONTEXT, "llm_hass_api": [llm.LLM_API_ASSIST], "max_history": 0}
+# Instructions that alone take more than 2048 tokens: num_ctx must be raised.
+LONG_INSTRUCTIONS = "Always answer as briefly as you can, in one sentence. " * 150
+
+
+@pytest.mark.parametrize("agent_options", [ASSIST_2048])
 async def test_fifteen_long_turns_with_assist_at_2048(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    agent_options: dict[str, Any],
+) -> None:
+    """Every request fits; num_ctx is raised only when nothing more can be left out."""
+    await _fifteen_long_turns(hass, ollama_stub)
+    bodies = [r.body for r in ollama_stub.requests_to("/api/chat")]
+    assert len(bodies) == 15
+    assert all(_fits(body) for body in bodies)
+    # One num_ctx for all (a new one makes Ollama load the model again).
+    assert len({body["options"]["num_ctx"] for body in bodies}) == 1
+    for number, body in enumerate(bodies):
+        users = [m["content"] for m in messages_of(body, "user")]
+        assert users[-1].startswith(f"request {number}:")
+        if body["options"]["num_ctx"] > 2048:
+            # Raised: every earlier turn had already been left out.
+            assert len(users) == 1
+    assert bodies[-1]["messages"][0]["role"] == "system"
+
+
+@pytest.mark.parametrize(
+    "agent_options", [{**ASSIST_2048, CONF_PROMPT: LONG_INSTRUCTIONS}]
+)
+async def test_num_ctx_is_raised_just_enough_with_a_repair(
     hass: HomeAssistant,
     ollama_stub: OllamaStub,
     agent_entry: MockConfigEntry,
     agent_options: dict[str, Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Every request fits the num_ctx it is sent with, raised just enough and once."""
-    conversation_id = None
-    for turn in range(15):
-        ollama_stub.reply(f"answer {turn} " + "and so on " * 20)
-        result = await ask(
-            hass, f"request {turn}: " + "tell me more " * 80, conversation_id
-        )
-        conversation_id = result.conversation_id
+    """Instructions too long for num_ctx: raised once, to one size, logged once."""
+    conversation_id = await _fifteen_long_turns(hass, ollama_stub)
     bodies = [r.body for r in ollama_stub.requests_to("/api/chat")]
-    assert len(bodies) == 15
     assert all(_fits(body) for body in bodies)
-    # Assist's instructions and 20-odd tools alone need more than 2048 tokens: every
-    # earlier turn is left out, and num_ctx is raised once, to one size, for all.
     assert all(len(messages_of(body, "user")) == 1 for body in bodies)
     sent = {body["options"]["num_ctx"] for body in bodies}
     assert len(sent) == 1
