@@ -25,6 +25,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.extended_ollama_conversation.const import (
     CONF_NUM_CTX,
     CONF_PREFER_LOCAL,
+    CONF_WARM_UP,
     DOMAIN,
 )
 
@@ -85,6 +86,9 @@ AGENT_OPTIONS: dict[str, Any] = {
     CONF_LLM_HASS_API: [llm.LLM_API_ASSIST],
     CONF_PREFER_LOCAL: False,
     CONF_NUM_CTX: 8192,
+    # The warm-up's own request would take the first scripted reply: tests/test_warmup.py
+    # turns it on where it is tested.
+    CONF_WARM_UP: False,
 }
 TASK_OPTIONS: dict[str, Any] = {CONF_MODEL: "qwen2.5:3b"}
 AGENT_ID = "conversation.ollama_conversation"
@@ -124,7 +128,7 @@ async def agent_entry(
         subentries_data=[
             ConfigSubentryData(
                 subentry_type="conversation",
-                data=agent_options,
+                data={CONF_WARM_UP: False, **agent_options},
                 title="Ollama Conversation",
                 unique_id=None,
             ),

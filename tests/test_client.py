@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
+from homeassistant.const import CONF_TIMEOUT
+from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.extended_ollama_conversation.client import (
     BadResponse,
@@ -18,6 +23,7 @@ from custom_components.extended_ollama_conversation.client import (
     normalize_url,
 )
 
+from .helpers import ask, speech
 from .ollama_stub import Fault, OllamaStub, Reply
 
 
@@ -159,3 +165,84 @@ async def test_connection_failures(ollama_stub: OllamaStub) -> None:
         await client.list_models()
     for opened in (client, keyed, wrong_path):
         await opened.close()
+
+
+def _long_prompt(words: int) -> list[dict[str, str]]:
+    return [{"role": "user", "content": "word " * words}]
+
+
+async def _chat(client: OllamaClient, messages: list[dict[str, str]]) -> str:
+    return "".join(
+        [
+            part.message.content or ""
+            async for part in client.chat(model="qwen2.5:3b", messages=messages)
+        ]
+    )
+
+
+async def test_first_answer_may_take_what_the_prompt_needs(
+    ollama_stub: OllamaStub,
+) -> None:
+    """Before any measurement, a slow reader of a long prompt is waited for."""
+    client = OllamaClient(ollama_stub.url, timeout=0.5)
+    ollama_stub.reply("read it all")
+    ollama_stub.fail(Fault.SLOW_FIRST_BYTE, path="/api/chat", delay=2)
+    assert await _chat(client, _long_prompt(400)) == "read it all"
+    await client.close()
+
+
+async def test_first_answer_deadline_follows_the_measured_speed(
+    ollama_stub: OllamaStub,
+) -> None:
+    """A fast server that goes silent fails soon; a slow one gets the time it needs."""
+    client = OllamaClient(ollama_stub.url, timeout=0.5)
+    # 10,000 tokens a second: a short prompt needs no time beyond the timeout.
+    ollama_stub.reply(
+        Reply("fast", prompt_eval_count=1000, prompt_eval_duration=100_000_000)
+    )
+    assert await _chat(client, _long_prompt(10)) == "fast"
+    ollama_stub.fail(Fault.SLOW_FIRST_BYTE, path="/api/chat", delay=3)
+    started = time.monotonic()
+    with pytest.raises(RequestTimeout, match="did not answer in time"):
+        await _chat(client, _long_prompt(10))
+    assert time.monotonic() - started < 1.5
+
+    # 100 tokens a second (the slowest speed counts): 150 words need about 2.5 s.
+    ollama_stub.reply(
+        Reply("slow", prompt_eval_count=1000, prompt_eval_duration=10_000_000_000)
+    )
+    assert await _chat(client, _long_prompt(10)) == "slow"
+    ollama_stub.fail(Fault.SLOW_FIRST_BYTE, path="/api/chat", delay=1.5)
+    ollama_stub.reply("worth the wait")
+    assert await _chat(client, _long_prompt(150)) == "worth the wait"
+    await client.close()
+
+
+async def test_silence_mid_answer_and_refused_connections_fail_fast(
+    ollama_stub: OllamaStub,
+) -> None:
+    """Once streaming, the timeout is the longest pause; a refused connection is quick."""
+    client = OllamaClient(ollama_stub.url, timeout=0.5)
+    ollama_stub.reply(Reply(["one", "two"]))
+    ollama_stub.fail(Fault.STALL_AFTER_FIRST_LINE, path="/api/chat", delay=3)
+    started = time.monotonic()
+    with pytest.raises(RequestTimeout):
+        await _chat(client, _long_prompt(400))
+    assert time.monotonic() - started < 1.5
+    await ollama_stub.stop()
+    started = time.monotonic()
+    with pytest.raises(CannotConnect):
+        await _chat(client, _long_prompt(400))
+    assert time.monotonic() - started < 1.5
+    await client.close()
+
+
+async def test_first_turn_after_start_up_waits_for_a_slow_server(
+    hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
+) -> None:
+    """The agent's first request reads a long prompt slowly; the person gets an answer."""
+    assert agent_entry.data[CONF_TIMEOUT] == 2
+    ollama_stub.fail(Fault.SLOW_FIRST_BYTE, path="/api/chat", delay=4)
+    ollama_stub.reply("The kitchen lights are on.")
+    result = await ask(hass, "are the kitchen lights on?")
+    assert speech(result) == "The kitchen lights are on."

@@ -6,10 +6,13 @@ import json
 import logging
 from typing import Any
 
+from homeassistant.const import CONF_PROMPT
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir, llm
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.extended_ollama_conversation.const import DOMAIN
 from custom_components.extended_ollama_conversation.context_window import (
     TokenEstimator,
     fit_messages,
@@ -126,3 +129,136 @@ def test_estimator_defaults_and_ignores_nonsense() -> None:
     estimator.calibrate("m", messages, 0, 1000)  # 0.3 characters a token
     assert estimator.chars_per_token == {}
     logging.getLogger(__name__).debug("estimator %s", estimator)
+
+
+def _fits(body: dict[str, Any]) -> bool:
+    """The conservative check: characters / 3.5 over the messages and the tools."""
+    chars = sum(len(m.get("content") or "") for m in body["messages"])
+    chars += len(json.dumps(body.get("tools") or []))
+    return chars / 3.5 <= body["options"]["num_ctx"]
+
+
+async def _fifteen_long_turns(hass: HomeAssistant, stub: OllamaStub) -> str | None:
+    """15 turns of about 300 tokens each (request and answer); the conversation id."""
+    conversation_id = None
+    for turn in range(15):
+        stub.reply(f"answer {turn} " + "and so on " * 20)
+        result = await ask(
+            hass, f"request {turn}: " + "tell me more " * 80, conversation_id
+        )
+        conversation_id = result.conversation_id
+    return conversation_id
+
+
+ASSIST_2048 = {**SMALL_CONTEXT, "llm_hass_api": [llm.LLM_API_ASSIST], "max_history": 0}
+# Instructions that alone take more than 2048 tokens: num_ctx must be raised.
+LONG_INSTRUCTIONS = "Always answer as briefly as you can, in one sentence. " * 150
+
+
+@pytest.mark.parametrize("agent_options", [ASSIST_2048])
+async def test_fifteen_long_turns_with_assist_at_2048(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    agent_options: dict[str, Any],
+) -> None:
+    """Every request fits; num_ctx is raised only when nothing more can be left out."""
+    await _fifteen_long_turns(hass, ollama_stub)
+    bodies = [r.body for r in ollama_stub.requests_to("/api/chat")]
+    assert len(bodies) == 15
+    assert all(_fits(body) for body in bodies)
+    # One num_ctx for all (a new one makes Ollama load the model again).
+    assert len({body["options"]["num_ctx"] for body in bodies}) == 1
+    for number, body in enumerate(bodies):
+        users = [m["content"] for m in messages_of(body, "user")]
+        assert users[-1].startswith(f"request {number}:")
+        if body["options"]["num_ctx"] > 2048:
+            # Raised: every earlier turn had already been left out.
+            assert len(users) == 1
+    assert bodies[-1]["messages"][0]["role"] == "system"
+
+
+@pytest.mark.parametrize(
+    "agent_options", [{**ASSIST_2048, CONF_PROMPT: LONG_INSTRUCTIONS}]
+)
+async def test_num_ctx_is_raised_just_enough_with_a_repair(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    agent_options: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Instructions too long for num_ctx: raised once, to one size, logged once."""
+    conversation_id = await _fifteen_long_turns(hass, ollama_stub)
+    bodies = [r.body for r in ollama_stub.requests_to("/api/chat")]
+    assert all(_fits(body) for body in bodies)
+    assert all(len(messages_of(body, "user")) == 1 for body in bodies)
+    sent = {body["options"]["num_ctx"] for body in bodies}
+    assert len(sent) == 1
+    num_ctx = sent.pop()
+    assert 2048 < num_ctx <= 32768
+    smallest = min(
+        sum(len(m.get("content") or "") for m in body["messages"])
+        + len(json.dumps(body["tools"]))
+        for body in bodies
+    )
+    assert num_ctx <= smallest / 3.0 + 512 + 256  # just enough, by a cautious count
+    issue = ir.async_get(hass).async_get_issue(
+        DOMAIN, "num_ctx_too_small_conversation.ollama_conversation"
+    )
+    assert issue is not None
+    assert issue.translation_placeholders["needed"] == str(num_ctx)
+    assert caplog.text.count("more than its num_ctx 2048 allows") == 1
+
+    # Taking the repair's advice clears it; the next request fits as it is.
+    subentry = next(
+        s for s in agent_entry.subentries.values() if s.subentry_type == "conversation"
+    )
+    hass.config_entries.async_update_subentry(
+        agent_entry, subentry, data={**subentry.data, "num_ctx": num_ctx}
+    )
+    await hass.async_block_till_done()
+    assert not ir.async_get(hass).issues
+    ollama_stub.reply("fine")
+    await ask(hass, "one more " + "tell me more " * 80, conversation_id)
+    last = ollama_stub.requests_to("/api/chat")[-1].body
+    assert last["options"]["num_ctx"] == num_ctx
+    assert _fits(last)
+    assert not ir.async_get(hass).issues
+
+
+@pytest.mark.parametrize(
+    "agent_options",
+    [
+        {
+            **SMALL_CONTEXT,
+            "llm_hass_api": [DOMAIN],
+            "num_ctx": 8192,
+            "context_budget": 7000,
+        }
+    ],
+)
+async def test_directory_shrinks_before_num_ctx_is_raised(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    agent_options: dict[str, Any],
+) -> None:
+    """A home description too large for num_ctx is rebuilt smaller; num_ctx stays."""
+    for number in range(600):
+        hass.states.async_set(
+            f"light.lamp_{number}",
+            "on",
+            {"friendly_name": f"Lamp number {number} beside the reading armchair"},
+        )
+    await hass.async_block_till_done()
+    ollama_stub.reply("Lamp number 7 is on.")
+    await ask(hass, "is lamp number 7 beside the reading armchair on?")
+    body = ollama_stub.requests_to("/api/chat")[0].body
+    assert _fits(body)
+    assert body["options"]["num_ctx"] == 8192
+    system = body["messages"][0]["content"]
+    assert 0 < system.count("Lamp number") < 600
+    # The device the request names is still described, with its state.
+    assert "Lamp number 7 beside" in body["messages"][-1]["content"]
+    assert not ir.async_get(hass).issues

@@ -24,7 +24,7 @@ async def _fault(
     stub: OllamaStub, fault: Fault, **kwargs: float
 ) -> Callable[[], Awaitable[None]]:
     stub.fail(fault, path="/api/chat", **kwargs)
-    if fault in (Fault.CUT_STREAM, Fault.MALFORMED_LINE):
+    if fault in (Fault.CUT_STREAM, Fault.MALFORMED_LINE, Fault.STALL_AFTER_FIRST_LINE):
         stub.reply(Reply(["The lights ", "are ", "on."]))  # broken in the middle
 
     async def nothing() -> None:
@@ -51,7 +51,7 @@ async def _token_required(stub: OllamaStub) -> Callable[[], Awaitable[None]]:
             id="server-down",
         ),
         pytest.param(
-            lambda stub: _fault(stub, Fault.SLOW_FIRST_BYTE, delay=5),
+            lambda stub: _fault(stub, Fault.STALL_AFTER_FIRST_LINE, delay=5),
             "The Ollama server at {host} did not answer in time.",
             id="timeout",
         ),

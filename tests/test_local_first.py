@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import (
+    area_registry as ar,
+    device_registry as dr,
+    entity_registry as er,
+)
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -78,3 +84,67 @@ async def test_risky_devices_always_reach_the_model(
     assert speech(result) == "Are you sure?"
     assert len(ollama_stub.requests_to("/api/chat")) == 1
     assert hass.states.get(entity_id).state == state
+
+
+def _put_device_in_area(hass: HomeAssistant, entity_id: str, area_name: str) -> None:
+    """Move an entity's device into an area (created if needed)."""
+    areas = ar.async_get(hass)
+    area = areas.async_get_area_by_name(area_name) or areas.async_create(area_name)
+    device_id = er.async_get(hass).async_get(entity_id).device_id
+    dr.async_get(hass).async_update_device(device_id, area_id=area.id)
+
+
+def _rename(hass: HomeAssistant, entity_id: str, name: str) -> None:
+    er.async_get(hass).async_update_entity(entity_id, name=name)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "arrange", "matcher_words"),
+    [
+        # The matcher takes "lights in the garage" and finds none there.
+        (
+            "turn on the garage lights",
+            lambda hass: _put_device_in_area(hass, "cover.garage_door", "Garage"),
+            "not aware",
+        ),
+        # "garage door" read as a door in the Garage: the cover there is a garage door.
+        (
+            "close the garage door",
+            lambda hass: _put_device_in_area(hass, "cover.garage_door", "Garage"),
+            "not aware",
+        ),
+        # Two lights of one name: the matcher cannot choose.
+        (
+            "turn on the desk lamp",
+            lambda hass: (
+                _rename(hass, "light.bed_light", "Desk Lamp"),
+                _rename(hass, "light.ceiling_lights", "Desk Lamp"),
+            ),
+            "Desk Lamp",
+        ),
+    ],
+)
+async def test_failed_match_hands_over_without_its_attempt(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    agent_options: dict[str, Any],
+    request_text: str,
+    arrange: Any,
+    matcher_words: str,
+) -> None:
+    """The model gets the request alone, and its answer is what the person hears."""
+    arrange(hass)
+    await hass.async_block_till_done()
+    lights_before = {s.entity_id: s.state for s in hass.states.async_all("light")}
+    ollama_stub.reply("Which one do you mean?")
+    result = await ask(hass, request_text)
+    assert speech(result) == "Which one do you mean?"
+    assert agent_entry.runtime_data.usage.local_turns == 0
+    body = ollama_stub.requests_to("/api/chat")[0].body
+    assert [m["role"] for m in body["messages"]] == ["system", "user"]
+    assert body["messages"][1]["content"].startswith(request_text)
+    assert matcher_words not in json.dumps(body["messages"][1:])
+    assert {s.entity_id: s.state for s in hass.states.async_all("light")} == (
+        lights_before
+    )

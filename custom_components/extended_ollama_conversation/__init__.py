@@ -15,14 +15,21 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv, device_registry as dr, llm
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    issue_registry as ir,
+    llm,
+)
 from homeassistant.helpers.typing import ConfigType
 
 from .client import InvalidAuth, OllamaClient, OllamaError, display_host
 from .const import DEFAULT_TIMEOUT, DEFAULT_VERIFY_SSL, DOMAIN
 from .context import device_index
+from .prompt_fit import NUM_CTX_ISSUE_PREFIX
 from .runtime import OllamaConfigEntry, OllamaRuntimeData
 from .tools.home_api import CompactHomeAPI
+from .warmup import PromptWarmer
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = (Platform.AI_TASK, Platform.CONVERSATION)
@@ -78,12 +85,23 @@ async def async_setup_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> bo
     entry.async_on_unload(client.close)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+    entry.runtime_data.warmer = PromptWarmer(hass, entry)
+    entry.runtime_data.warmer.async_start()
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> bool:
     """Unload the agents; the client is closed by the unload callback."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+def _forget_raised_num_ctx(hass: HomeAssistant, runtime: OllamaRuntimeData) -> None:
+    """Options changed: num_ctx is measured against them again at the next turn."""
+    runtime.raised_num_ctx.clear()
+    issues = ir.async_get(hass)
+    for domain, issue_id in list(issues.issues):
+        if domain == DOMAIN and issue_id.startswith(NUM_CTX_ISSUE_PREFIX):
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: OllamaConfigEntry) -> None:
@@ -102,6 +120,9 @@ async def _async_entry_updated(hass: HomeAssistant, entry: OllamaConfigEntry) ->
         return
     runtime.client.forget_model_info()
     runtime.models_without_tools.clear()
+    _forget_raised_num_ctx(hass, runtime)
+    if runtime.warmer is not None:
+        runtime.warmer.async_schedule()
     devices = dr.async_get(hass)
     for subentry in entry.subentries.values():
         device = devices.async_get_device_by_identifier(

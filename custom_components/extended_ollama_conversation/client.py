@@ -6,7 +6,8 @@ integration's own exceptions, so callers never see httpx, pydantic or JSON error
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from dataclasses import dataclass
 import json
 import logging
@@ -21,6 +22,7 @@ import pydantic
 from yarl import URL
 
 from .const import CONNECT_TIMEOUT, DEFAULT_PORT
+from .pacing import ServerPace, prompt_tokens
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -130,6 +132,9 @@ class OllamaClient:
     ) -> None:
         """Create the client; no request is made until a method is called."""
         self.url = url
+        self.timeout = timeout
+        # What the server has shown of its speed, to wait for its first answer.
+        self.pace = ServerPace(timeout)
         token = api_key.strip() if api_key else ""
         self._client = ollama.AsyncClient(
             host=url,
@@ -138,9 +143,14 @@ class OllamaClient:
             verify=get_default_context()
             if verify_ssl
             else get_default_no_verify_context(),
-            # A server on the home network connects in well under a second; reading a
-            # long prompt on a CPU is what needs the full timeout.
-            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
+            # A server on the home network connects in well under a second, so one that
+            # does not accept the connection fails fast. Reading a long prompt on a CPU
+            # may take up to the pace's limit; each request enforces its own deadline.
+            timeout=httpx.Timeout(
+                timeout,
+                connect=min(timeout, CONNECT_TIMEOUT),
+                read=self.pace.limit,
+            ),
         )
         self._model_info: dict[str, ModelInfo] = {}
 
@@ -175,16 +185,20 @@ class OllamaClient:
         self._model_info.clear()
 
     async def chat(self, **request: Any) -> AsyncIterator[ollama.ChatResponse]:
-        """Stream /api/chat, yielding each response line as it arrives."""
+        """Stream /api/chat, yielding each response line as it arrives.
+
+        The first line may take as long as the prompt needs at the server's pace;
+        after it, the configured timeout is the longest silence allowed.
+        """
         model = request.get("model")
+        first = self.pace.first_answer_seconds(prompt_tokens(request))
         stream = await self._call(
             self._client.chat(stream=True, **request), model=model
         )
-        try:
-            async for part in stream:
-                yield part
-        except Exception as err:
-            raise self._translate(err, model) from err
+        async for part in self._lines(stream, model, first=first):
+            if part.done:
+                self.pace.record(part)
+            yield part
 
     async def embed(self, model: str, texts: list[str]) -> list[list[float]]:
         """Embed texts with an embedding model, one vector per text."""
@@ -201,16 +215,34 @@ class OllamaClient:
     async def pull(self, model: str) -> AsyncIterator[ollama.ProgressResponse]:
         """Pull a model, yielding the server's progress lines."""
         stream = await self._call(self._client.pull(model, stream=True), model=model)
+        async for part in self._lines(stream, model, first=self.timeout):
+            yield part
+
+    async def _lines[T](
+        self, stream: AsyncIterator[T], model: str | None, *, first: float
+    ) -> AsyncIterator[T]:
+        """Yield a stream's lines, each within its deadline, translating failures."""
+        deadline = first
         try:
-            async for part in stream:
+            while True:
+                try:
+                    async with asyncio.timeout(deadline):
+                        part = await anext(stream)
+                except StopAsyncIteration:
+                    return
+                except Exception as err:
+                    raise self._translate(err, model) from err
                 yield part
-        except Exception as err:
-            raise self._translate(err, model) from err
+                deadline = self.timeout
+        finally:
+            if isinstance(stream, AsyncGenerator):
+                await stream.aclose()  # closes the connection of an abandoned answer
 
     async def _call[T](self, request: Awaitable[T], model: str | None = None) -> T:
-        """Await one request, translating its failure."""
+        """Await one request within the timeout, translating its failure."""
         try:
-            return await request
+            async with asyncio.timeout(self.timeout):
+                return await request
         except Exception as err:
             raise self._translate(err, model) from err
 

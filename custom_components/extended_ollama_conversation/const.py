@@ -8,7 +8,8 @@ DEFAULT_PORT: Final = 11434
 DEFAULT_TITLE: Final = "Ollama"
 
 # Seconds the server may stay silent (connect, or between two streamed lines) before a
-# request fails. A CPU-only server can take half a minute to read a long prompt.
+# request fails. The first line of an answer may take longer: as long as the prompt
+# needs at the speed the server has shown (see pacing.py), up to ten times this.
 DEFAULT_TIMEOUT: Final = 60
 CONNECT_TIMEOUT: Final = 10
 MIN_TIMEOUT: Final = 5
@@ -59,3 +60,10 @@ ANSWER_RESERVE_TOKENS: Final = 512
 # --- User-defined tools (tools/user_tools.py) ---------------------------------------
 # An agent's own tools, as YAML: kinds script, template and rest.
 CONF_USER_TOOLS: Final = "user_tools"
+
+# --- Warm-up of Ollama's prompt cache (warmup.py) -------------------------------------
+# An agent option: send the agent's stable prompt prefix after start-up and changes.
+CONF_WARM_UP: Final = "warm_up"
+DEFAULT_WARM_UP: Final = True
+# Seconds changes to the exposed devices must settle before the prefix is sent again.
+WARM_UP_COOLDOWN: Final = 30.0

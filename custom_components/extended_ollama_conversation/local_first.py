@@ -2,7 +2,8 @@
 
 An exact command ("turn off the kitchen light") runs in milliseconds with no request to
 the server, as the Assist pipeline's "prefer handling commands locally" does (which
-`conversation.process` skips). Requests that touch a lock, an alarm panel, or a garage
+`conversation.process` skips). A command the matcher takes but cannot carry out goes to
+the model as if the matcher had never seen it. Requests that touch a lock, an alarm panel, or a garage
 door or gate are left to the model's path, where confirmation rules guard them.
 """
 
@@ -40,12 +41,7 @@ async def async_handle_locally(
         response = intent.IntentResponse(language=user_input.language)
         response.async_set_speech(trigger_speech)
     else:
-        response = await conversation.async_handle_intents(
-            hass,
-            user_input,
-            chat_log,
-            intent_filter=lambda result: _leave_to_model(hass, result),
-        )
+        response = await _async_try_intents(hass, user_input, chat_log)
         if response is None:
             return None
     speech: str = response.speech.get("plain", {}).get("speech", "")
@@ -58,6 +54,38 @@ async def async_handle_locally(
     return conversation.ConversationResult(
         response=response, conversation_id=chat_log.conversation_id
     )
+
+
+async def _async_try_intents(
+    hass: HomeAssistant,
+    user_input: conversation.ConversationInput,
+    chat_log: conversation.ChatLog,
+) -> intent.IntentResponse | None:
+    """Run the matcher on a scratch log; keep its attempt only when it succeeded.
+
+    A failed attempt ("no valid targets", two devices of one name, a device of another
+    class than the sentence implied) hands the request to the model, which must not read
+    the matcher's "I am not aware of any …" and repeat it instead of trying.
+    """
+    attempt = conversation.ChatLog(hass, chat_log.conversation_id)
+    response = await conversation.async_handle_intents(
+        hass,
+        user_input,
+        attempt,
+        intent_filter=lambda result: _leave_to_model(hass, result),
+    )
+    if response is None or response.response_type is intent.IntentResponseType.ERROR:
+        if response is not None or len(attempt.content) > 1:
+            _LOGGER.debug(
+                "The matcher took %r but failed; asking the model", user_input.text
+            )
+        return None
+    for content in attempt.content[1:]:
+        if isinstance(
+            content, conversation.AssistantContent | conversation.ToolResultContent
+        ):
+            chat_log.async_add_assistant_content_without_tools(content)
+    return response
 
 
 def _leave_to_model(hass: HomeAssistant, result: RecognizeResult) -> bool:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 
 from .client import OllamaClient
 from .context_window import TokenEstimator
 from .semantic import SemanticRanker
+
+if TYPE_CHECKING:
+    from .warmup import PromptWarmer
 
 
 @dataclass(slots=True)
@@ -39,6 +42,11 @@ class OllamaRuntimeData:
     models_without_tools: set[str] = field(default_factory=set)
     # The agents the entry was set up with: adding or removing one needs a reload.
     subentry_ids: frozenset[str] = frozenset()
+    # Per agent, the num_ctx its prompts were found to need (it stays: a new num_ctx
+    # makes Ollama load the model again).
+    raised_num_ctx: dict[str, int] = field(default_factory=dict)
+    # Keeps the agents' prompt prefixes in Ollama's cache (set once the entry is up).
+    warmer: PromptWarmer | None = None
 
 
 type OllamaConfigEntry = ConfigEntry[OllamaRuntimeData]

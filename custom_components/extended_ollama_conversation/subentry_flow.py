@@ -50,6 +50,7 @@ from .const import (
     CONF_TOP_K,
     CONF_TOP_P,
     CONF_USER_TOOLS,
+    CONF_WARM_UP,
     DEFAULT_AI_TASK_NAME,
     DEFAULT_CONTEXT_BUDGET,
     DEFAULT_CONVERSATION_NAME,
@@ -59,6 +60,7 @@ from .const import (
     DEFAULT_NUM_CTX,
     DEFAULT_PREFER_LOCAL,
     DEFAULT_THINK,
+    DEFAULT_WARM_UP,
     DOMAIN,
     MAX_NUM_CTX,
     MIN_CONTEXT_BUDGET,
@@ -206,6 +208,12 @@ def agent_schema(
                 default=options.get(CONF_CONTEXT_BUDGET, DEFAULT_CONTEXT_BUDGET),
             ): _number(MIN_CONTEXT_BUDGET, MAX_NUM_CTX, 1, "tokens"),
         }
+        # --- Warm-up of Ollama's prompt cache (warmup.py) ---
+        fields[
+            vol.Required(
+                CONF_WARM_UP, default=options.get(CONF_WARM_UP, DEFAULT_WARM_UP)
+            )
+        ] = BooleanSelector()
         current = options.get(CONF_EMBEDDING_MODEL)
         if embedding_models or current:
             choices = sorted(

@@ -9,7 +9,7 @@ rounds. Failures reach the caller as the client's exceptions.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import logging
 from typing import Any
 
@@ -21,12 +21,14 @@ from homeassistant.helpers import issue_registry as ir
 from .client import ModelInfo, ToolsNotSupported
 from .const import (
     ANSWER_RESERVE_TOKENS,
+    CONF_CONTEXT_BUDGET,
     CONF_KEEP_ALIVE,
     CONF_MAX_HISTORY,
     CONF_MAX_TOOL_ITERATIONS,
     CONF_NUM_CTX,
     CONF_NUM_PREDICT,
     CONF_THINK,
+    DEFAULT_CONTEXT_BUDGET,
     DEFAULT_KEEP_ALIVE,
     DEFAULT_MAX_HISTORY,
     DEFAULT_MAX_TOOL_ITERATIONS,
@@ -36,14 +38,17 @@ from .const import (
     SAMPLING_OPTIONS,
 )
 from .context import HomeContext, device_index
-from .context_window import fit_messages
 from .messages import Message, async_chat_message, async_chat_messages
+from .prompt_fit import FitLimits, PromptFitter
 from .runtime import OllamaRuntimeData
+from .thinking import ThinkingFilter
 from .tools.text_calls import SpeechFilter, has_json_object
 from .tools.toolbox import Toolbox
 
 _LOGGER = logging.getLogger(__name__)
 
+# What the warm-up asks after the prefix; any short text does, none is needed.
+WARM_UP_REQUEST = "hi"
 OUT_OF_ROUNDS_SPEECH = (
     "Sorry, I couldn't finish that: it took more steps than I am allowed to take."
 )
@@ -60,6 +65,7 @@ class AgentSettings:
     max_history: int
     max_tool_iterations: int
     sampling: dict[str, float | int]
+    context_budget: int = DEFAULT_CONTEXT_BUDGET
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> AgentSettings:
@@ -79,6 +85,16 @@ class AgentSettings:
                 for key in SAMPLING_OPTIONS
                 if options.get(key) is not None
             },
+            context_budget=int(
+                options.get(CONF_CONTEXT_BUDGET, DEFAULT_CONTEXT_BUDGET)
+            ),
+        )
+
+    @property
+    def fit_limits(self) -> FitLimits:
+        """What this agent's requests must fit."""
+        return FitLimits(
+            self.num_ctx, self.prompt_budget, self.max_history, self.context_budget
         )
 
     @property
@@ -86,28 +102,6 @@ class AgentSettings:
         """Tokens the prompt may use, leaving room for the answer."""
         answer = int(self.sampling.get(CONF_NUM_PREDICT, 0)) or ANSWER_RESERVE_TOKENS
         return self.num_ctx - min(max(answer, 1), self.num_ctx // 4)
-
-
-def _add_home_context(history: list[Message], context: HomeContext) -> None:
-    """Add the home's description to the request.
-
-    The directory goes at the end of the system prompt: it changes rarely, so Ollama's
-    prompt cache keeps it. The changing part goes after the current request.
-    """
-    history[0] = {
-        **history[0],
-        "content": f"{history[0]['content']}\n\n{context.directory}",
-    }
-    if not context.current:
-        return
-    current = max(
-        index for index, message in enumerate(history) if message["role"] == "user"
-    )
-    request = history[current]
-    history[current] = {
-        **request,
-        "content": f"{request['content']}\n\n{context.current}",
-    }
 
 
 class TurnRunner:
@@ -129,15 +123,21 @@ class TurnRunner:
         self.chat_log = chat_log
         self.agent_id = agent_id
         self.settings = settings
-        self.home_context = home_context
+        self.fitter = PromptFitter(
+            hass,
+            runtime,
+            chat_log,
+            agent_id,
+            model=settings.model,
+            limits=settings.fit_limits,
+            home_context=home_context,
+        )
 
     async def async_run(self, output_format: dict[str, Any] | None = None) -> None:
         """Answer the chat log's last request, running tools for up to N rounds."""
         info = await self.runtime.client.model_info(self.settings.model)
         toolbox = self._toolbox(info)
         history = await async_chat_messages(self.hass, self.chat_log.content)
-        if self.home_context is not None:
-            _add_home_context(history, self.home_context)
         rounds = 0
         while rounds < self.settings.max_tool_iterations:
             try:
@@ -192,22 +192,9 @@ class TurnRunner:
         may_retry: bool,
     ) -> list[conversation.Content]:
         """Send one request; stream its answer into the chat log; return what was added."""
-        tools = toolbox.specs if toolbox else []
         tools_chars = toolbox.specs_chars if toolbox else 0
-        messages = self._fit(history, tools_chars)
-        request: dict[str, Any] = {
-            "model": self.settings.model,
-            "messages": messages,
-            "tools": tools or None,
-            "options": {"num_ctx": self.settings.num_ctx, **self.settings.sampling},
-            # -1 must be sent as a number; any other value as a duration.
-            "keep_alive": -1
-            if self.settings.keep_alive < 0
-            else f"{self.settings.keep_alive}s",
-            "format": output_format,
-        }
-        if "thinking" in info.capabilities:
-            request["think"] = self.settings.think
+        messages, num_ctx = self.fitter.fit(history, tools_chars, info)
+        request = self._request(messages, num_ctx, toolbox, info, output_format)
         self.runtime.usage.requests += 1
         stream = self.runtime.client.chat(**request)
         return [
@@ -220,34 +207,47 @@ class TurnRunner:
             )
         ]
 
-    def _fit(self, history: list[Message], tools_chars: int) -> list[Message]:
-        """Drop the oldest turns until the request fits the context window."""
-        estimator, model = self.runtime.estimator, self.settings.model
-        budget = self.settings.prompt_budget
-        messages, dropped = fit_messages(
-            history,
-            max_history=self.settings.max_history,
-            budget=budget,
-            estimate=lambda candidate: estimator.estimate(
-                model, candidate, tools_chars
-            ),
-        )
-        if dropped:
-            _LOGGER.info(
-                "Dropped the %d oldest turn(s) of the conversation to fit num_ctx %d of %s",
-                dropped,
-                self.settings.num_ctx,
-                model,
-            )
-        if (size := estimator.estimate(model, messages, tools_chars)) > budget:
-            _LOGGER.warning(
-                "The prompt for %s needs about %d tokens, more than num_ctx %d allows; "
-                "Ollama will cut its start. Raise num_ctx or expose fewer entities",
-                model,
-                size,
-                self.settings.num_ctx,
-            )
-        return messages
+    def _request(
+        self,
+        messages: list[Message],
+        num_ctx: int,
+        toolbox: Toolbox | None,
+        info: ModelInfo,
+        output_format: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """The /api/chat request; the warm-up sends the same one but a token long."""
+        request: dict[str, Any] = {
+            "model": self.settings.model,
+            "messages": messages,
+            "tools": (toolbox.specs if toolbox else None) or None,
+            "options": {"num_ctx": num_ctx, **self.settings.sampling},
+            # -1 must be sent as a number; any other value as a duration.
+            "keep_alive": -1
+            if self.settings.keep_alive < 0
+            else f"{self.settings.keep_alive}s",
+            "format": output_format,
+        }
+        if "thinking" in info.capabilities:
+            request["think"] = self.settings.think
+        return request
+
+    async def async_prefix_request(self) -> dict[str, Any]:
+        """A request of the stable prefix alone: instructions, home directory, tools.
+
+        Its start is what every turn of this agent starts with, so answering it fills
+        Ollama's prompt cache; it asks for one token.
+        """
+        info = await self.runtime.client.model_info(self.settings.model)
+        toolbox = self._toolbox(info)
+        history = await async_chat_messages(self.hass, self.chat_log.content[:1])
+        history.append({"role": "user", "content": WARM_UP_REQUEST})
+        if (context := self.fitter.home_context) is not None:
+            self.fitter.home_context = replace(context, current="")
+        tools_chars = toolbox.specs_chars if toolbox else 0
+        messages, num_ctx = self.fitter.fit(history, tools_chars, info)
+        request = self._request(messages, num_ctx, toolbox, info, None)
+        request["options"]["num_predict"] = 1
+        return request
 
     async def _deltas(
         self,
@@ -265,14 +265,18 @@ class TurnRunner:
         `may_retry`: a round is left in which the model can answer again.
         """
         speech = SpeechFilter() if toolbox else None
+        thoughts = ThinkingFilter()
         native_calls: list[Any] = []
         yield {"role": "assistant"}
         async for part in stream:
             message = part.message
             if message.thinking:
                 yield {"thinking_content": message.thinking}
-            if message.content:
-                text = speech.feed(message.content) if speech else message.content
+            said, thought = thoughts.split(message.content, done=part.done)
+            if thought:
+                yield {"thinking_content": thought}
+            if said:
+                text = speech.feed(said) if speech else said
                 if text:
                     yield {"content": text}
             native_calls.extend(message.tool_calls or ())

@@ -79,6 +79,8 @@ class Reply:
     done_reason: str = "stop"
     prompt_eval_count: int | None = None
     eval_count: int | None = None
+    # Nanoseconds the server says it spent reading the prompt.
+    prompt_eval_duration: int | None = None
 
     def content_chunks(self) -> list[str]:
         """The content as the chunks to stream."""
@@ -116,6 +118,7 @@ class Fault(StrEnum):
     CUT_STREAM = "cut_stream"  # the connection closes after the first line
     MODEL_NOT_FOUND = "model_not_found"  # 404 as if the model had been deleted
     NO_TOOLS = "no_tools"  # 400 "does not support tools"
+    STALL_AFTER_FIRST_LINE = "stall_after_first_line"  # silent for `delay` mid-answer
 
 
 @dataclass
@@ -466,6 +469,13 @@ class OllamaStub:
                     assert request.transport is not None
                     request.transport.close()
                     return response
+                if (
+                    index == 0
+                    and fault is not None
+                    and fault.fault is Fault.STALL_AFTER_FIRST_LINE
+                ):
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), fault.delay)
                 if delay:
                     await asyncio.sleep(delay)
             await response.write_eof()
@@ -532,7 +542,7 @@ def _reply_lines(
         "total_duration": 1_204_563_125,
         "load_duration": 21_300_458,
         "prompt_eval_count": reply.prompt_eval_count or estimate_tokens(body),
-        "prompt_eval_duration": 312_000_000,
+        "prompt_eval_duration": reply.prompt_eval_duration or 312_000_000,
         "eval_count": reply.eval_count or max(1, generated // 4),
         "eval_duration": 870_000_000,
     }
