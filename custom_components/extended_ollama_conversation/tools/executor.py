@@ -18,7 +18,7 @@ from homeassistant.helpers import llm
 import probatio as vol
 
 from .effects import Effect
-from .wording import name_of, the, verb
+from .wording import be, name_of, the, verb
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,11 +61,11 @@ class EntityResult:
     def speech(self) -> str:
         """What the person hears about it: "The back door is still unlocked."."""
         name = the(self.name)
-        name = f"{name[0].upper()}{name[1:]}"
+        name, is_ = f"{name[0].upper()}{name[1:]}", be(self.name)
         if self.changed and self.reached:
-            return f"{name} is now {self.state}."
+            return f"{name} {is_} now {self.state}."
         if not self.changed:
-            return f"{name} is still {self.state}."
+            return f"{name} {is_} still {self.state}."
         return f"{name} did not {verb(self.effect.action)}; it is {self.state}."
 
     def as_dict(self) -> dict[str, Any]:

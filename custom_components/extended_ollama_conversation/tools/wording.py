@@ -58,3 +58,9 @@ def the(name: str) -> str:
     if lowered.startswith(("the ", "my ", "a ", "an ")):
         return lowered
     return f"the {lowered}"
+
+
+def be(name: str) -> str:
+    """'is' or 'are' for a device's name ("the kitchen lights are")."""
+    last = name.strip().split(" ")[-1].lower() if name.strip() else ""
+    return "are" if last.endswith("s") and not last.endswith(("ss", "us")) else "is"
