@@ -45,12 +45,14 @@ class EntityResult:
     name: str
     state: str
     changed: bool
+    # Requested values the entity does not hold after the call ({"temperature": 20}).
+    missed: tuple[str, ...] = ()
 
     @property
     def reached(self) -> bool:
         """Whether the entity is where the action aims (True when that is unknown)."""
         goal = _GOALS.get(self.effect.action)
-        return goal is None or self.state in goal
+        return (goal is None or self.state in goal) and not self.missed
 
     @property
     def note(self) -> str:
@@ -87,28 +89,63 @@ class Execution:
     error: str | None = None
 
 
-def _states(hass: HomeAssistant, effects: Iterable[Effect]) -> dict[str, str]:
+type _Snapshot = dict[str, tuple[str, dict[str, Any]]]
+
+
+def _states(hass: HomeAssistant, effects: Iterable[Effect]) -> _Snapshot:
     return {
-        effect.entity_id: state.state
+        effect.entity_id: (state.state, dict(state.attributes))
         for effect in effects
         if effect.changes_home and (state := hass.states.get(effect.entity_id))
     }
 
 
+def _missed(effect: Effect, attributes: dict[str, Any]) -> tuple[str, ...]:
+    """Requested values that the entity's attribute of the same name does not hold."""
+    missed = []
+    for key, wanted in effect.data:
+        if key in attributes and not _same(attributes[key], wanted):
+            missed.append(key)
+    return tuple(missed)
+
+
+def _same(held: Any, wanted: Any) -> bool:
+    try:
+        return abs(float(held) - float(wanted)) < 0.01
+    except TypeError, ValueError:
+        return str(held).lower() == str(wanted).lower()
+
+
+def _changed(
+    effect: Effect,
+    before: tuple[str, dict[str, Any]] | None,
+    after: tuple[str, dict[str, Any]],
+) -> bool:
+    """The state, or a value the call asked for, differs from before the call."""
+    if before is None or before[0] != after[0]:
+        return True
+    return any(before[1].get(key) != after[1].get(key) for key, _ in effect.data)
+
+
 def _compare(
-    hass: HomeAssistant, effects: Iterable[Effect], before: dict[str, str]
+    hass: HomeAssistant, effects: Iterable[Effect], before: _Snapshot
 ) -> tuple[EntityResult, ...]:
     after = _states(hass, effects)
-    return tuple(
-        EntityResult(
-            effect,
-            name_of(hass, effect.entity_id),
-            after.get(effect.entity_id, "unavailable"),
-            after.get(effect.entity_id) != before.get(effect.entity_id),
+    results = []
+    for effect in effects:
+        if not effect.changes_home:
+            continue
+        state, attributes = after.get(effect.entity_id, ("unavailable", {}))
+        results.append(
+            EntityResult(
+                effect,
+                name_of(hass, effect.entity_id),
+                state,
+                _changed(effect, before.get(effect.entity_id), (state, attributes)),
+                _missed(effect, attributes),
+            )
         )
-        for effect in effects
-        if effect.changes_home
-    )
+    return tuple(results)
 
 
 def _with_results(

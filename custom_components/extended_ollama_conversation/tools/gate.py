@@ -14,7 +14,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import llm
 
 from ..audit import AuditedCall, Outcome, async_audit
-from ..confirmation import PendingAction
+from ..confirmation import PendingAction, describe
 from .effects import Effect
 from .executor import EntityResult, async_execute
 from .policy import (
@@ -139,9 +139,9 @@ class CallGate:
             async_audit(self.hass, call, Outcome.DONE, changed=changed)
         if resolution.changes_home:
             ok = execution.error is None and all(e.reached for e in execution.entities)
-            speech = " ".join(e.speech for e in execution.entities) or (
-                COULD_NOT if not ok else ""
-            )
+            speech = " ".join(e.speech for e in execution.entities)
+            if execution.error is not None:
+                speech = f"{_could_not(self.hass, resolution.effects)} {speech}".strip()
             self.records.append(
                 CallRecord(resolution.effects, execution.entities, ok, speech)
             )
@@ -158,3 +158,10 @@ class CallGate:
             effects=tuple(dict.fromkeys(self._pending_effects)),
             calls=tuple(self._pending_calls),
         )
+
+
+def _could_not(hass: HomeAssistant, effects: tuple[Effect, ...]) -> str:
+    """'Sorry, I couldn't turn on the outside temperature.'."""
+    if not effects:
+        return COULD_NOT
+    return f"Sorry, I couldn't {describe(hass, effects)}."

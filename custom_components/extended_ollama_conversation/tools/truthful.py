@@ -17,8 +17,13 @@ from .text_calls import has_json_object
 _CLAIM = re.compile(
     r"\b(done|has been|have been|is now|are now|i'?ve|i have|successfully|turned|"
     r"switched|locked|unlocked|opened|closed|set|started|stopped|disarmed|armed|"
-    r"activated|changed|adjusted)\b",
+    r"activated|changed|adjusted|ok|okay|sure|all set|"
+    r"(is|are) (now )?(on|off|open|closed|locked|unlocked|armed|disarmed))\b",
     re.IGNORECASE,
+)
+# A one-word answer ("Off.") claims as much as a sentence does.
+_BARE_STATE = re.compile(
+    r"^\W*(on|off|open|closed|locked|unlocked|armed|disarmed)\W*$", re.IGNORECASE
 )
 _DENIAL = re.compile(
     r"\b(not|couldn'?t|cannot|can'?t|unable|failed|sorry|still|isn'?t|wasn'?t|"
@@ -29,6 +34,18 @@ _INTERNAL = re.compile(
     r"\w+__\w+|\bHass[A-Z]\w*|not a valid tool|\btool\b|error_text|"
     r"\b(InvalidArguments|UnknownTool|RepeatedCall|NoMatch|MatchFailed\w*)\b",
 )
+
+
+_OPPOSITE = {
+    "locked": "unlocked",
+    "unlocked": "locked",
+    "open": "closed",
+    "closed": "open",
+    "on": "off",
+    "off": "on",
+}
+_SYNONYMS = {"opened": "open"}
+_STATE_WORD = re.compile(r"\b(locked|unlocked|open|opened|closed|on|off)\b")
 
 
 def unsettled(records: list[CallRecord]) -> list[CallRecord]:
@@ -48,8 +65,24 @@ def unsettled(records: list[CallRecord]) -> list[CallRecord]:
 
 
 def needs_check(records: list[CallRecord]) -> bool:
-    """Whether the final words must be held back until checked."""
-    return bool(unsettled(records))
+    """Whether the final words must be held back until checked.
+
+    After a call that failed, or one that left an entity as it was (the model may
+    have used the wrong action and will say the right one happened).
+    """
+    return bool(unsettled(records)) or any(
+        not entity.changed for record in records for entity in record.entities
+    )
+
+
+def contradicts_states(text: str, records: list[CallRecord]) -> bool:
+    """Whether the words give the one entity acted on the opposite of its state."""
+    entities = [entity for record in records for entity in record.entities]
+    if len(entities) != 1:
+        return False
+    said = {_SYNONYMS.get(word, word) for word in _STATE_WORD.findall(text.lower())}
+    state = entities[0].state
+    return state not in said and _OPPOSITE.get(state) in said
 
 
 def is_internal(text: str, tool_names: Collection[str]) -> bool:
@@ -63,18 +96,21 @@ def is_internal(text: str, tool_names: Collection[str]) -> bool:
 
 def claims_success(text: str) -> bool:
     """Whether the words say something was done (and do not say it was not)."""
-    return bool(_CLAIM.search(text)) and not _DENIAL.search(text)
+    claimed = _CLAIM.search(text) or _BARE_STATE.match(text)
+    return bool(claimed) and not _DENIAL.search(text)
 
 
 def checked_answer(
     text: str, records: list[CallRecord], tool_names: Collection[str]
 ) -> str:
     """The model's words, or the results' own answer when the words are untrue."""
-    if not unsettled(records):
-        return text
-    if text.strip() and not is_internal(text, tool_names) and not claims_success(text):
-        return text
-    return summary(records)
+    if not text.strip() or is_internal(text, tool_names):
+        return summary(records)
+    if unsettled(records) and claims_success(text):
+        return summary(records)
+    if contradicts_states(text, records):
+        return summary(records)
+    return text
 
 
 def summary(records: list[CallRecord]) -> str:
