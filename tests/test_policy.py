@@ -470,3 +470,43 @@ async def test_local_first_turns_do_not_count(
         await say(hass, "turn off the kitchen lights", hass_admin_user)
     ollama_stub.reply("Hi.")
     assert speech(await say(hass, "hello there", hass_admin_user)) == "Hi."
+
+
+async def test_limits_are_set_in_the_server_options(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    hass_admin_user: User,
+) -> None:
+    """The server entry's options flow sets the integration-wide limits."""
+    flow = await hass.config_entries.options.async_init(agent_entry.entry_id)
+    assert flow["step_id"] == "init"
+    done = await hass.config_entries.options.async_configure(
+        flow["flow_id"],
+        {CONF_RATE_PER_MINUTE: 1, CONF_RATE_PER_USER_HOUR: 60},
+    )
+    assert done["type"] == "create_entry"
+    ollama_stub.reply("One.")
+    assert speech(await say(hass, "hello", hass_admin_user)) == "One."
+    assert "try again in" in speech(await say(hass, "hello", hass_admin_user))
+
+
+async def test_agent_form_offers_the_policy_options(
+    hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
+) -> None:
+    """Reconfiguring an agent shows the safety options."""
+    subentry_id = next(
+        sid
+        for sid, sub in agent_entry.subentries.items()
+        if sub.subentry_type == "conversation"
+    )
+    flow = await agent_entry.start_subentry_reconfigure_flow(hass, subentry_id)
+    fields = {str(key) for key in flow["data_schema"].schema}
+    assert {
+        "confirm_domains",
+        "confirm_services",
+        "confirm_entities",
+        "non_admin_access",
+        "non_admin_domains",
+        "allow_risky_without_user",
+    } <= fields

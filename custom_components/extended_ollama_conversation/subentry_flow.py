@@ -22,6 +22,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import llm
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -31,16 +33,23 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
     TemplateSelector,
     TextSelector,
+    TextSelectorConfig,
 )
 import probatio as vol
 
 from .client import ModelInfo, OllamaClient, OllamaError
 from .const import (
+    CONF_ALLOW_RISKY_WITHOUT_USER,
+    CONF_CONFIRM_DOMAINS,
+    CONF_CONFIRM_ENTITIES,
+    CONF_CONFIRM_SERVICES,
     CONF_CONTEXT_BUDGET,
     CONF_EMBEDDING_MODEL,
     CONF_KEEP_ALIVE,
     CONF_MAX_HISTORY,
     CONF_MAX_TOOL_ITERATIONS,
+    CONF_NON_ADMIN_ACCESS,
+    CONF_NON_ADMIN_DOMAINS,
     CONF_NUM_CTX,
     CONF_NUM_PREDICT,
     CONF_PREFER_LOCAL,
@@ -49,11 +58,13 @@ from .const import (
     CONF_TOP_K,
     CONF_TOP_P,
     DEFAULT_AI_TASK_NAME,
+    DEFAULT_ALLOW_RISKY_WITHOUT_USER,
     DEFAULT_CONTEXT_BUDGET,
     DEFAULT_CONVERSATION_NAME,
     DEFAULT_KEEP_ALIVE,
     DEFAULT_MAX_HISTORY,
     DEFAULT_MAX_TOOL_ITERATIONS,
+    DEFAULT_NON_ADMIN_ACCESS,
     DEFAULT_NUM_CTX,
     DEFAULT_PREFER_LOCAL,
     DEFAULT_THINK,
@@ -61,6 +72,7 @@ from .const import (
     MAX_NUM_CTX,
     MIN_CONTEXT_BUDGET,
     MIN_NUM_CTX,
+    NON_ADMIN_ACCESS_CHOICES,
     SUBENTRY_CONVERSATION,
 )
 from .runtime import OllamaConfigEntry
@@ -201,6 +213,7 @@ def agent_schema(
                 default=options.get(CONF_CONTEXT_BUDGET, DEFAULT_CONTEXT_BUDGET),
             ): _number(MIN_CONTEXT_BUDGET, MAX_NUM_CTX, 1, "tokens"),
         }
+        fields |= policy_fields(options)
         current = options.get(CONF_EMBEDDING_MODEL)
         if embedding_models or current:
             choices = sorted(
@@ -214,6 +227,42 @@ def agent_schema(
                 SelectSelectorConfig(options=choices, mode=SelectSelectorMode.DROPDOWN)
             )
     return vol.Schema(fields)
+
+
+# --- Safety policy options (tools/policy.py) -----------------------------------------
+
+
+def policy_fields(options: Mapping[str, Any]) -> dict[vol.Marker, Any]:
+    """What else needs a yes, what non-administrators may change, automations."""
+    names = TextSelector(TextSelectorConfig(multiple=True))
+    return {
+        vol.Optional(key, description={"suggested_value": options.get(key)}): selector
+        for key, selector in (
+            (CONF_CONFIRM_DOMAINS, names),
+            (CONF_CONFIRM_SERVICES, names),
+            (
+                CONF_CONFIRM_ENTITIES,
+                EntitySelector(EntitySelectorConfig(multiple=True)),
+            ),
+            (CONF_NON_ADMIN_DOMAINS, names),
+        )
+    } | {
+        vol.Required(
+            CONF_NON_ADMIN_ACCESS,
+            default=options.get(CONF_NON_ADMIN_ACCESS, DEFAULT_NON_ADMIN_ACCESS),
+        ): SelectSelector(
+            SelectSelectorConfig(
+                options=list(NON_ADMIN_ACCESS_CHOICES),
+                translation_key=CONF_NON_ADMIN_ACCESS,
+            )
+        ),
+        vol.Required(
+            CONF_ALLOW_RISKY_WITHOUT_USER,
+            default=options.get(
+                CONF_ALLOW_RISKY_WITHOUT_USER, DEFAULT_ALLOW_RISKY_WITHOUT_USER
+            ),
+        ): BooleanSelector(),
+    }
 
 
 class AgentSubentryFlow(ConfigSubentryFlow):
