@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from homeassistant.auth.const import GROUP_ID_USER
 from homeassistant.auth.models import User
@@ -26,6 +26,9 @@ from custom_components.extended_ollama_conversation.const import (
     CONF_RATE_PER_MINUTE,
     CONF_RATE_PER_USER_HOUR,
     EVENT_TOOL_CALL,
+)
+from custom_components.extended_ollama_conversation.logbook import (
+    async_describe_events,
 )
 
 from .conftest import AGENT_ID, AGENT_OPTIONS
@@ -510,3 +513,23 @@ async def test_agent_form_offers_the_policy_options(
         "non_admin_domains",
         "allow_risky_without_user",
     } <= fields
+
+
+def test_the_logbook_describes_the_audit_event(hass: HomeAssistant) -> None:
+    """The logbook shows a refused call as one readable line."""
+    described: dict[str, Any] = {}
+    async_describe_events(
+        hass, lambda domain, event, describe: described.update({event: describe})
+    )
+
+    class Event:
+        data: ClassVar[dict[str, str]] = {
+            "tool": "intent__HassTurnOff",
+            "outcome": "refused",
+            "reason": "question",
+        }
+        context_id = "abc"
+
+    entry = described[EVENT_TOOL_CALL](Event())
+    assert entry["message"] == "refused intent__HassTurnOff (question)"
+    assert entry["name"] == "Assistant"
