@@ -10,6 +10,7 @@ from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
+    OptionsFlow,
 )
 from homeassistant.const import CONF_API_KEY, CONF_TIMEOUT, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import callback
@@ -35,6 +36,10 @@ from .client import (
     normalize_url,
 )
 from .const import (
+    CONF_RATE_PER_MINUTE,
+    CONF_RATE_PER_USER_HOUR,
+    DEFAULT_RATE_PER_MINUTE,
+    DEFAULT_RATE_PER_USER_HOUR,
     DEFAULT_TIMEOUT,
     DEFAULT_VERIFY_SSL,
     DOMAIN,
@@ -119,6 +124,12 @@ class ExtendedOllamaConfigFlow(ConfigFlow, domain=DOMAIN):
             SUBENTRY_CONVERSATION: AgentSubentryFlow,
             SUBENTRY_AI_TASK: AgentSubentryFlow,
         }
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """The integration-wide limits."""
+        return LimitsOptionsFlow()
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -208,3 +219,45 @@ class ExtendedOllamaConfigFlow(ConfigFlow, domain=DOMAIN):
         if entry.update_listeners:
             return self.async_update_and_abort(entry, **changes)
         return self.async_update_reload_and_abort(entry, **changes)
+
+
+# --- Rate limits (the safety policy's integration-wide options) ----------------------
+
+
+class LimitsOptionsFlow(OptionsFlow):
+    """Requests per minute for all agents, and per user per hour."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """One form; the limits apply from the next request, without a reload."""
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        options = self.config_entry.options
+        return self.async_show_form(
+            step_id="init",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(
+                        CONF_RATE_PER_MINUTE,
+                        default=options.get(
+                            CONF_RATE_PER_MINUTE, DEFAULT_RATE_PER_MINUTE
+                        ),
+                    ): _LIMIT_SELECTOR,
+                    vol.Required(
+                        CONF_RATE_PER_USER_HOUR,
+                        default=options.get(
+                            CONF_RATE_PER_USER_HOUR, DEFAULT_RATE_PER_USER_HOUR
+                        ),
+                    ): _LIMIT_SELECTOR,
+                }
+            ),
+        )
+
+
+_LIMIT_SELECTOR = vol.All(
+    NumberSelector(
+        NumberSelectorConfig(min=1, max=10000, step=1, mode=NumberSelectorMode.BOX)
+    ),
+    vol.Coerce(int),
+)

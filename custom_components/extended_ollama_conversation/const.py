@@ -67,3 +67,32 @@ CONF_WARM_UP: Final = "warm_up"
 DEFAULT_WARM_UP: Final = True
 # Seconds changes to the exposed devices must settle before the prefix is sent again.
 WARM_UP_COOLDOWN: Final = 30.0
+
+# --- Safety policy (tools/policy.py) ------------------------------------------------
+# Agent options: what else needs a confirmation, what users who are not administrators
+# may change, and whether requests without a user (automations) may do risky actions.
+CONF_CONFIRM_DOMAINS: Final = "confirm_domains"
+CONF_CONFIRM_SERVICES: Final = "confirm_services"
+CONF_CONFIRM_ENTITIES: Final = "confirm_entities"
+CONF_NON_ADMIN_ACCESS: Final = "non_admin_access"
+CONF_NON_ADMIN_DOMAINS: Final = "non_admin_domains"
+CONF_ALLOW_RISKY_WITHOUT_USER: Final = "allow_risky_without_user"
+NON_ADMIN_FULL: Final = "full"
+NON_ADMIN_READ_ONLY: Final = "read_only"
+NON_ADMIN_DOMAINS: Final = "domains"
+NON_ADMIN_ACCESS_CHOICES: Final = (
+    NON_ADMIN_FULL,
+    NON_ADMIN_READ_ONLY,
+    NON_ADMIN_DOMAINS,
+)
+DEFAULT_NON_ADMIN_ACCESS: Final = NON_ADMIN_FULL
+DEFAULT_ALLOW_RISKY_WITHOUT_USER: Final = False
+# Seconds within which a risky action may be confirmed in the same conversation.
+CONFIRMATION_TIMEOUT: Final = 60
+# Server entry options (the entry's options flow): one limiter for the integration.
+CONF_RATE_PER_MINUTE: Final = "rate_limit_per_minute"
+CONF_RATE_PER_USER_HOUR: Final = "rate_limit_per_user_per_hour"
+DEFAULT_RATE_PER_MINUTE: Final = 20
+DEFAULT_RATE_PER_USER_HOUR: Final = 60
+# The audit event fired for every tool call the policy judged.
+EVENT_TOOL_CALL: Final = f"{DOMAIN}_tool_call"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Literal
 
 from homeassistant.components import conversation
@@ -11,15 +12,21 @@ from homeassistant.const import CONF_LLM_HASS_API, CONF_MODEL, CONF_PROMPT, MATC
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import intent
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util.hass_dict import HassKey
 
 from .client import InvalidAuth, ModelNotFound, OllamaError
+from .confirmation import async_answer_pending
 from .const import (
     CONF_CONTEXT_BUDGET,
     CONF_EMBEDDING_MODEL,
     CONF_PREFER_LOCAL,
+    CONF_RATE_PER_MINUTE,
+    CONF_RATE_PER_USER_HOUR,
     CONF_USER_TOOLS,
     DEFAULT_CONTEXT_BUDGET,
     DEFAULT_PREFER_LOCAL,
+    DEFAULT_RATE_PER_MINUTE,
+    DEFAULT_RATE_PER_USER_HOUR,
     DOMAIN,
     SUBENTRY_CONVERSATION,
 )
@@ -28,11 +35,28 @@ from .entity import OllamaLLMEntity, add_subentry_entities
 from .local_first import async_handle_locally
 from .runtime import OllamaConfigEntry
 from .tools.home_api import FIND_DEVICES
+from .tools.limits import RateLimiter
 from .tools.user_tool_kinds import add_user_tools
 
 _LOGGER = logging.getLogger(__name__)
 
 NO_ANSWER_SPEECH = "Sorry, the model gave no answer."
+RATE_LIMITED_SPEECH = (
+    "I am getting too many requests right now. Please try again in {wait} seconds."
+)
+_LIMITER: HassKey[tuple[tuple[int, int], RateLimiter]] = HassKey(f"{DOMAIN}_limiter")
+
+
+def _rate_limiter(hass: HomeAssistant, entry: OllamaConfigEntry) -> RateLimiter:
+    """The integration's one limiter, rebuilt only when its limits change."""
+    limits = (
+        int(entry.options.get(CONF_RATE_PER_MINUTE, DEFAULT_RATE_PER_MINUTE)),
+        int(entry.options.get(CONF_RATE_PER_USER_HOUR, DEFAULT_RATE_PER_USER_HOUR)),
+    )
+    held = hass.data.get(_LIMITER)
+    if held is None or held[0] != limits:
+        held = hass.data[_LIMITER] = (limits, RateLimiter(*limits))
+    return held[1]
 
 
 async def async_setup_entry(
@@ -76,11 +100,30 @@ class OllamaConversationEntity(conversation.ConversationEntity, OllamaLLMEntity)
         options = self.options
         usage = self.entry.runtime_data.usage
         usage.turns += 1
+        user_id = user_input.context.user_id if user_input.context else None
+        if (
+            answer := await async_answer_pending(
+                self.hass,
+                chat_log.conversation_id,
+                user_input.text,
+                user_input.language,
+                user_id,
+            )
+        ) is not None:
+            return self._say(user_input, chat_log, answer)
         if options.get(CONF_PREFER_LOCAL, DEFAULT_PREFER_LOCAL) and (
             result := await async_handle_locally(self.hass, user_input, chat_log)
         ):
             usage.local_turns += 1
             return result
+        if (
+            wait := _rate_limiter(self.hass, self.entry).try_acquire(user_id)
+        ) is not None:
+            return self._say(
+                user_input,
+                chat_log,
+                RATE_LIMITED_SPEECH.format(wait=max(1, math.ceil(wait))),
+            )
         try:
             await chat_log.async_provide_llm_data(
                 user_input.as_llm_context(DOMAIN),
@@ -130,6 +173,22 @@ class OllamaConversationEntity(conversation.ConversationEntity, OllamaLLMEntity)
                 self.hass, user_input.device_id, user_input.satellite_id
             ),
             similarities=similarities,
+        )
+
+    def _say(
+        self,
+        user_input: conversation.ConversationInput,
+        chat_log: conversation.ChatLog,
+        speech: str,
+    ) -> conversation.ConversationResult:
+        """Answer without the model (a confirmation's outcome, a rate limit)."""
+        chat_log.async_add_assistant_content_without_tools(
+            conversation.AssistantContent(agent_id=self.entity_id, content=speech)
+        )
+        response = intent.IntentResponse(language=user_input.language)
+        response.async_set_speech(speech)
+        return conversation.ConversationResult(
+            response=response, conversation_id=chat_log.conversation_id
         )
 
     def _failed(

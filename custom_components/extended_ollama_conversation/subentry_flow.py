@@ -22,6 +22,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import llm
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -37,11 +39,17 @@ import probatio as vol
 
 from .client import ModelInfo, OllamaClient, OllamaError
 from .const import (
+    CONF_ALLOW_RISKY_WITHOUT_USER,
+    CONF_CONFIRM_DOMAINS,
+    CONF_CONFIRM_ENTITIES,
+    CONF_CONFIRM_SERVICES,
     CONF_CONTEXT_BUDGET,
     CONF_EMBEDDING_MODEL,
     CONF_KEEP_ALIVE,
     CONF_MAX_HISTORY,
     CONF_MAX_TOOL_ITERATIONS,
+    CONF_NON_ADMIN_ACCESS,
+    CONF_NON_ADMIN_DOMAINS,
     CONF_NUM_CTX,
     CONF_NUM_PREDICT,
     CONF_PREFER_LOCAL,
@@ -52,11 +60,13 @@ from .const import (
     CONF_USER_TOOLS,
     CONF_WARM_UP,
     DEFAULT_AI_TASK_NAME,
+    DEFAULT_ALLOW_RISKY_WITHOUT_USER,
     DEFAULT_CONTEXT_BUDGET,
     DEFAULT_CONVERSATION_NAME,
     DEFAULT_KEEP_ALIVE,
     DEFAULT_MAX_HISTORY,
     DEFAULT_MAX_TOOL_ITERATIONS,
+    DEFAULT_NON_ADMIN_ACCESS,
     DEFAULT_NUM_CTX,
     DEFAULT_PREFER_LOCAL,
     DEFAULT_THINK,
@@ -65,6 +75,7 @@ from .const import (
     MAX_NUM_CTX,
     MIN_CONTEXT_BUDGET,
     MIN_NUM_CTX,
+    NON_ADMIN_ACCESS_CHOICES,
     SUBENTRY_CONVERSATION,
 )
 from .runtime import OllamaConfigEntry
@@ -214,6 +225,8 @@ def agent_schema(
                 CONF_WARM_UP, default=options.get(CONF_WARM_UP, DEFAULT_WARM_UP)
             )
         ] = BooleanSelector()
+        # --- Safety policy (tools/policy.py) ---
+        fields |= policy_fields(options)
         current = options.get(CONF_EMBEDDING_MODEL)
         if embedding_models or current:
             choices = sorted(
@@ -250,6 +263,42 @@ def _user_tools_error(user_input: Mapping[str, Any]) -> str | None:
     except UserToolsError as err:
         return str(err)
     return None
+
+
+# --- Safety policy options (tools/policy.py) -----------------------------------------
+
+
+def policy_fields(options: Mapping[str, Any]) -> dict[vol.Marker, Any]:
+    """What else needs a yes, what non-administrators may change, automations."""
+    names = TextSelector(TextSelectorConfig(multiple=True))
+    return {
+        vol.Optional(key, description={"suggested_value": options.get(key)}): selector
+        for key, selector in (
+            (CONF_CONFIRM_DOMAINS, names),
+            (CONF_CONFIRM_SERVICES, names),
+            (
+                CONF_CONFIRM_ENTITIES,
+                EntitySelector(EntitySelectorConfig(multiple=True)),
+            ),
+            (CONF_NON_ADMIN_DOMAINS, names),
+        )
+    } | {
+        vol.Required(
+            CONF_NON_ADMIN_ACCESS,
+            default=options.get(CONF_NON_ADMIN_ACCESS, DEFAULT_NON_ADMIN_ACCESS),
+        ): SelectSelector(
+            SelectSelectorConfig(
+                options=list(NON_ADMIN_ACCESS_CHOICES),
+                translation_key=CONF_NON_ADMIN_ACCESS,
+            )
+        ),
+        vol.Required(
+            CONF_ALLOW_RISKY_WITHOUT_USER,
+            default=options.get(
+                CONF_ALLOW_RISKY_WITHOUT_USER, DEFAULT_ALLOW_RISKY_WITHOUT_USER
+            ),
+        ): BooleanSelector(),
+    }
 
 
 class AgentSubentryFlow(ConfigSubentryFlow):

@@ -9,16 +9,17 @@ rounds. Failures reach the caller as the client's exceptions.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 import logging
 from typing import Any
 
 from homeassistant.components import conversation
 from homeassistant.const import CONF_MODEL
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.core import HomeAssistant, split_entity_id
+from homeassistant.helpers import issue_registry as ir, llm
 
 from .client import ModelInfo, ToolsNotSupported
+from .confirmation import confirmations, question
 from .const import (
     ANSWER_RESERVE_TOKENS,
     CONF_CONTEXT_BUDGET,
@@ -42,13 +43,20 @@ from .messages import Message, async_chat_message, async_chat_messages
 from .prompt_fit import FitLimits, PromptFitter
 from .runtime import OllamaRuntimeData
 from .thinking import ThinkingFilter
+from .tools.gate import CallGate
+from .tools.policy import PolicySettings, Request
+from .tools.questions import is_question
 from .tools.text_calls import SpeechFilter, has_json_object
-from .tools.toolbox import Toolbox
+from .tools.toolbox import SPEAK, Toolbox
+from .tools.truthful import checked_answer, needs_check
 
 _LOGGER = logging.getLogger(__name__)
 
 # What the warm-up asks after the prefix; any short text does, none is needed.
 WARM_UP_REQUEST = "hi"
+
+# Never sent: a turn with tools always has a policy gate; a call without one is refused.
+NO_POLICY = llm.ToolResult(data={"error": "Refused"}, error=True)
 OUT_OF_ROUNDS_SPEECH = (
     "Sorry, I couldn't finish that: it took more steps than I am allowed to take."
 )
@@ -66,6 +74,7 @@ class AgentSettings:
     max_tool_iterations: int
     sampling: dict[str, float | int]
     context_budget: int = DEFAULT_CONTEXT_BUDGET
+    policy: PolicySettings = field(default_factory=PolicySettings)
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> AgentSettings:
@@ -85,6 +94,7 @@ class AgentSettings:
                 for key in SAMPLING_OPTIONS
                 if options.get(key) is not None
             },
+            policy=PolicySettings.from_options(options),
             context_budget=int(
                 options.get(CONF_CONTEXT_BUDGET, DEFAULT_CONTEXT_BUDGET)
             ),
@@ -137,6 +147,7 @@ class TurnRunner:
         """Answer the chat log's last request, running tools for up to N rounds."""
         info = await self.runtime.client.model_info(self.settings.model)
         toolbox = self._toolbox(info)
+        gate = await self._async_gate() if toolbox is not None else None
         history = await async_chat_messages(self.hass, self.chat_log.content)
         rounds = 0
         while rounds < self.settings.max_tool_iterations:
@@ -144,6 +155,7 @@ class TurnRunner:
                 added = await self._async_round(
                     history,
                     toolbox,
+                    gate,
                     info,
                     output_format,
                     may_retry=rounds + 1 < self.settings.max_tool_iterations,
@@ -158,6 +170,9 @@ class TurnRunner:
             history.extend(
                 [await async_chat_message(self.hass, item) for item in added]
             )
+            if gate is not None and gate.pending is not None:
+                self._ask_to_confirm(gate)
+                return
             if not self.chat_log.unresponded_tool_results:
                 return
         _LOGGER.warning(
@@ -168,6 +183,42 @@ class TurnRunner:
         self.chat_log.async_add_assistant_content_without_tools(
             conversation.AssistantContent(
                 agent_id=self.agent_id, content=OUT_OF_ROUNDS_SPEECH
+            )
+        )
+
+    async def _async_gate(self) -> CallGate | None:
+        """The policy for this turn's calls: who asks, and whether it is a question."""
+        api = self.chat_log.llm_api
+        if api is None:
+            return None
+        llm_context = api.llm_context
+        user_id = llm_context.context.user_id if llm_context.context else None
+        user = await self.hass.auth.async_get_user(user_id) if user_id else None
+        text = next(
+            (
+                content.content
+                for content in reversed(self.chat_log.content)
+                if isinstance(content, conversation.UserContent)
+            ),
+            "",
+        )
+        request = Request(
+            user_id=user_id,
+            is_admin=user is not None and user.is_admin,
+            is_question=is_question(text, llm_context.language or "en"),
+            conversation_id=self.chat_log.conversation_id,
+            can_confirm=split_entity_id(self.agent_id)[0] == conversation.DOMAIN,
+        )
+        return CallGate(self.hass, api, request, self.settings.policy)
+
+    def _ask_to_confirm(self, gate: CallGate) -> None:
+        """Hold the turn's risky actions and end it with the question."""
+        if (pending := gate.pending) is None:
+            return
+        confirmations(self.hass).add(pending)
+        self.chat_log.async_add_assistant_content_without_tools(
+            conversation.AssistantContent(
+                agent_id=self.agent_id, content=question(self.hass, pending.effects)
             )
         )
 
@@ -186,6 +237,7 @@ class TurnRunner:
         self,
         history: list[Message],
         toolbox: Toolbox | None,
+        gate: CallGate | None,
         info: ModelInfo,
         output_format: dict[str, Any] | None,
         *,
@@ -202,7 +254,7 @@ class TurnRunner:
             async for item in self.chat_log.async_add_delta_content_stream(
                 self.agent_id,
                 self._deltas(
-                    stream, toolbox, messages, tools_chars, may_retry=may_retry
+                    stream, toolbox, gate, messages, tools_chars, may_retry=may_retry
                 ),
             )
         ]
@@ -253,6 +305,7 @@ class TurnRunner:
         self,
         stream: AsyncIterator[Any],
         toolbox: Toolbox | None,
+        gate: CallGate | None,
         messages: list[Message],
         tools_chars: int,
         *,
@@ -262,10 +315,13 @@ class TurnRunner:
     ]:
         """Turn Ollama's stream into chat log deltas; text that is a tool call is not said.
 
-        `may_retry`: a round is left in which the model can answer again.
+        `may_retry`: a round is left in which the model can answer again. After a call
+        that did not do what it should, the words are held back until checked.
         """
         speech = SpeechFilter() if toolbox else None
         thoughts = ThinkingFilter()
+        hold = gate is not None and needs_check(gate.records)
+        held: list[str] = []
         native_calls: list[Any] = []
         yield {"role": "assistant"}
         async for part in stream:
@@ -277,7 +333,9 @@ class TurnRunner:
                 yield {"thinking_content": thought}
             if said:
                 text = speech.feed(said) if speech else said
-                if text:
+                if text and hold:
+                    held.append(text)
+                elif text:
                     yield {"content": text}
             native_calls.extend(message.tool_calls or ())
             if part.done:
@@ -299,19 +357,33 @@ class TurnRunner:
         ):
             _LOGGER.debug("The answer held JSON but no call; asking for plain words")
             prepared = [request_for_words]
-        elif rest:
-            yield {"content": rest}
+        elif hold and gate is not None and not prepared:
+            yield {
+                "content": checked_answer(
+                    "".join([*held, rest]), gate.records, toolbox.tool_names
+                )
+            }
+        elif held or rest:
+            yield {"content": "".join([*held, rest])}
         if not prepared:
             return
         yield {"tool_calls": [tool_input for tool_input, _ in prepared]}
         for tool_input, refusal in prepared:
-            if refusal is not None:
-                yield {
-                    "role": "tool_result",
-                    "tool_call_id": tool_input.id,
-                    "tool_name": tool_input.tool_name,
-                    "result": refusal,
-                }
+            result = refusal
+            if (
+                result is not None
+                and gate is not None
+                and tool_input.tool_name != SPEAK
+            ):
+                gate.refused_early(tool_input, result)
+            if result is None:
+                result = await gate.async_handle(tool_input) if gate else NO_POLICY
+            yield {
+                "role": "tool_result",
+                "tool_call_id": tool_input.id,
+                "tool_name": tool_input.tool_name,
+                "result": result,
+            }
 
     def _count(self, final: Any, messages: list[Message], tools_chars: int) -> None:
         """Record usage, and calibrate the token estimate on what Ollama counted."""

@@ -98,6 +98,11 @@ class Toolbox:
         resolved = alias_call(name, arguments, self._tools, self._devices)
         return resolved if resolved is not None else (None, arguments)
 
+    @property
+    def tool_names(self) -> list[str]:
+        """The offered tools' names."""
+        return list(self._tools)
+
     def is_tool_name(self, name: str) -> bool:
         """Whether a name means one of the offered tools."""
         return self.resolve(name) is not None
@@ -107,8 +112,9 @@ class Toolbox:
     ) -> tuple[llm.ToolInput, llm.ToolResult | None]:
         """Turn a model's call into a tool input, or into the error to send back.
 
-        The second item is None when the call is ready to run; otherwise the input is
-        marked external (Home Assistant will not run it) and the result explains why.
+        Every input is marked external: the integration runs each call itself, after
+        the policy. The second item is None when the call is ready for the policy;
+        otherwise it is the result that explains what to fix.
         """
         resolved, arguments = self.resolve_call(name, arguments)
         if resolved is None:
@@ -149,7 +155,9 @@ class Toolbox:
                 "InvalidArguments",
                 f"Invalid arguments for {resolved}: {err}. Allowed arguments: {allowed}.",
             )
-        return llm.ToolInput(tool_name=resolved, tool_args=repaired), None
+        return llm.ToolInput(
+            tool_name=resolved, tool_args=repaired, external=True
+        ), None
 
     def ask_for_words(self, answer: str) -> tuple[llm.ToolInput, llm.ToolResult] | None:
         """Send back an answer that holds JSON but no call, once a turn.
