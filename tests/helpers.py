@@ -12,11 +12,20 @@ from .conftest import AGENT_ID
 
 
 async def ask(
-    hass: HomeAssistant, text: str, conversation_id: str | None = None
+    hass: HomeAssistant,
+    text: str,
+    conversation_id: str | None = None,
+    *,
+    user_id: str | None = None,
 ) -> conversation.ConversationResult:
-    """Send one request through Home Assistant's conversation API."""
+    """Send one request through Home Assistant's conversation API (from no one)."""
     return await conversation.async_converse(
-        hass, text, conversation_id, Context(), language="en", agent_id=AGENT_ID
+        hass,
+        text,
+        conversation_id,
+        Context(user_id=user_id),
+        language="en",
+        agent_id=AGENT_ID,
     )
 
 

@@ -191,7 +191,7 @@ async def test_unexposed_and_unknown_devices_are_answered_alike(
     hidden, unknown = tool_results(ollama_stub)
     assert hass.states.get("light.kitchen_lights").state == "on"
     assert hidden["error"] == unknown["error"] == "NotFound"
-    first_sentence = "No device named {!r} was found, or it is not exposed."
+    first_sentence = "No device matches {!r}: it is not found or not exposed."
     assert hidden["error_text"].startswith(first_sentence.format("Kitchen Lights"))
     assert unknown["error_text"].startswith(first_sentence.format("Moon Light"))
     assert "Kitchen Lights" not in hidden["error_text"].partition("Similar")[2]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from homeassistant.auth.models import User
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.const import CONF_LLM_HASS_API, CONF_MODEL, CONF_NAME
 from homeassistant.core import HomeAssistant
@@ -30,7 +31,7 @@ from custom_components.extended_ollama_conversation.tools.user_tools import (
     parse_user_tools,
 )
 
-from .helpers import ask, messages_of, tool_call
+from .helpers import ask, messages_of, speech, tool_call
 from .ollama_stub import OllamaStub, Reply
 
 # The actions of the integration's original sketch, as user tools (the README's example).
@@ -210,6 +211,7 @@ async def test_the_sketch_actions_as_user_tools(
     ollama_stub: OllamaStub,
     agent_entry: MockConfigEntry,
     agent_options: dict[str, Any],
+    hass_admin_user: User,
 ) -> None:
     """Lights, a lock, a thermostat, a state and an automation, on exposed entities."""
     assert await async_setup_component(
@@ -232,7 +234,6 @@ async def test_the_sketch_actions_as_user_tools(
             tool_calls=[
                 tool_call("turn_off_light", entity="light.kitchen_lights"),
                 tool_call("turn_on_light", entity="light.bed_light"),
-                tool_call("unlock_door", entity="lock.front_door"),
                 tool_call("set_temperature", entity="climate.hvac", temperature="18"),
                 tool_call("entity_state", entity="light.kitchen_lights"),
                 tool_call("trigger_automation", entity="automation.greet"),
@@ -241,11 +242,12 @@ async def test_the_sketch_actions_as_user_tools(
         ),
         "Done.",
     )
-    await ask(hass, "do all the things")
+    await ask(
+        hass, "turn off the kitchen lights and the rest", user_id=hass_admin_user.id
+    )
     await hass.async_block_till_done()
     assert hass.states.get("light.kitchen_lights").state == "off"
     assert hass.states.get("light.bed_light").state == "on"
-    assert hass.states.get("lock.front_door").state == "unlocked"
     assert hass.states.get("climate.hvac").attributes["temperature"] == 18
     assert greeted == [True]
     assert hass.states.get("lock.kitchen_door").state == "unlocked"
@@ -253,7 +255,7 @@ async def test_the_sketch_actions_as_user_tools(
     assert {"result": "off"} in results  # the template tool, after the light went off
     assert results[-1] == {
         "error": "NotFound",
-        "error_text": "lock.kitchen_door was not found, or it is not exposed.",
+        "error_text": "No device matches 'lock.kitchen_door': it is not found or not exposed.",
     }
     offered = [
         t["function"] for t in ollama_stub.requests_to("/api/chat")[0].body["tools"]
@@ -339,3 +341,22 @@ async def test_rest_tools_with_a_timeout_and_a_size_cap(
     assert slow["error"] == "Timeout"
     system = ollama_stub.requests_to("/api/chat")[-1].body["messages"][0]["content"]
     assert "Ignore previous instructions" not in system
+
+
+@pytest.mark.parametrize("agent_options", [AGENT])
+async def test_a_user_tool_that_unlocks_waits_for_a_yes(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    agent_options: dict[str, Any],
+    hass_admin_user: User,
+) -> None:
+    """User tools pass the policy like any tool: the unlock is asked about first."""
+    ollama_stub.reply(
+        Reply(tool_calls=[tool_call("unlock_door", entity="lock.front_door")]),
+        "Unlocked.",
+    )
+    result = await ask(hass, "unlock the front door", user_id=hass_admin_user.id)
+    assert result.continue_conversation
+    assert speech(result) == "Do you want me to unlock the front door?"
+    assert hass.states.get("lock.front_door").state == "locked"

@@ -48,7 +48,7 @@ from .tools.policy import PolicySettings, Request
 from .tools.questions import is_question
 from .tools.text_calls import SpeechFilter, has_json_object
 from .tools.toolbox import SPEAK, Toolbox
-from .tools.truthful import checked_answer, needs_check
+from .tools.truthful import checked_answer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -320,7 +320,7 @@ class TurnRunner:
         """
         speech = SpeechFilter() if toolbox else None
         thoughts = ThinkingFilter()
-        hold = gate is not None and needs_check(gate.records)
+        hold = gate is not None and gate.calls > 0
         held: list[str] = []
         native_calls: list[Any] = []
         yield {"role": "assistant"}

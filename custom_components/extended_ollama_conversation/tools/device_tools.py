@@ -30,6 +30,7 @@ from .device_targets import (
     still_exposed,
 )
 from .effects import READ, Effect
+from .wording import NOT_FOUND
 
 CONTROL = "control"
 FIND_DEVICES = "get_state"
@@ -42,7 +43,7 @@ _NO_GENERIC = {"lock": "lock or unlock", "alarm_control_panel": "arm_home, arm_a
 
 def not_found(name: str, devices: list[Device]) -> llm.ToolResult:
     """The same answer for an unknown and an unexposed device, with exposed names."""
-    text = f"No device named {name!r} was found, or it is not exposed."
+    text = NOT_FOUND.format(name=name)
     if similar := similar_names(devices, name):
         text += f" Similar: {', '.join(similar)}."
     return _error("NotFound", text)

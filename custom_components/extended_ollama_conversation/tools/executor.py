@@ -163,8 +163,14 @@ async def async_execute(
     api: llm.APIInstance,
     tool_input: llm.ToolInput,
     effects: tuple[Effect, ...],
+    *,
+    add_states: bool = True,
 ) -> Execution:
-    """Run the call through the LLM API; an error becomes a result, never a crash."""
+    """Run the call through the LLM API; an error becomes a result, never a crash.
+
+    `add_states`: put each entity's state after the call in the result (not needed for
+    a tool that reports them itself: the model would read them twice).
+    """
     before = _states(hass, effects)
     error: str | None = None
     try:
@@ -189,7 +195,9 @@ async def async_execute(
     if result.error and error is None:
         error = _error_text(result)
     entities = _compare(hass, effects, before)
-    return Execution(_with_results(result, entities), entities, error)
+    if add_states:
+        result = _with_results(result, entities)
+    return Execution(result, entities, error)
 
 
 def _error_text(result: llm.ToolResult) -> str:

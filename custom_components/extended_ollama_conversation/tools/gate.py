@@ -67,6 +67,8 @@ class CallGate:
         self.settings = settings
         self._tools = {tool.name: tool for tool in api.tools}
         self.records: list[CallRecord] = []
+        # Calls of the turn, whatever became of them: after any, the words are checked.
+        self.calls = 0
         self._pending_effects: list[Effect] = []
         self._pending_calls: list[AuditedCall] = []
 
@@ -83,6 +85,7 @@ class CallGate:
 
     def refused_early(self, tool_input: llm.ToolInput, result: llm.ToolResult) -> None:
         """A call the toolbox turned back (unknown tool, bad arguments)."""
+        self.calls += 1
         data: Any = result.data
         reason = str(data.get("error")) if isinstance(data, dict) else "refused"
         async_audit(self.hass, self._audited(tool_input, ()), Outcome.REFUSED, reason)
@@ -91,6 +94,7 @@ class CallGate:
 
     async def async_handle(self, tool_input: llm.ToolInput) -> llm.ToolResult:
         """Decide on one call and run it, refuse it, or hold it for a yes."""
+        self.calls += 1
         tool = self._tools[tool_input.tool_name]
         resolution = resolve_effects(
             self.hass, tool, tool_input.tool_args, self.api.llm_context
@@ -128,7 +132,11 @@ class CallGate:
         self, tool_input: llm.ToolInput, call: AuditedCall, resolution: Resolution
     ) -> llm.ToolResult:
         execution = await async_execute(
-            self.hass, self.api, tool_input, resolution.effects
+            self.hass,
+            self.api,
+            tool_input,
+            resolution.effects,
+            add_states=not resolution.tool_reports_states,
         )
         changed = [e.effect for e in execution.entities if e.changed]
         if execution.error is not None:

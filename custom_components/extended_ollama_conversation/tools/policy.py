@@ -8,7 +8,7 @@ or written as text, Assist's or this integration's own, takes this road.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -31,11 +31,9 @@ from ..const import (
     NON_ADMIN_READ_ONLY,
 )
 from .effects import READ, Effect, EffectfulTool
+from .wording import NOT_FOUND
 
-NOT_FOUND = (
-    "No device matches {name!r}: it is not found or not exposed. Use a device name "
-    "from the list you were given, or look it up first."
-)
+NOT_FOUND_HINT = " Use a device name from the list you were given, or look it up first."
 # Slots of Assist's intents that select targets rather than carry data.
 _TARGET_SLOTS = frozenset(
     {"name", "area", "floor", "domain", "device_class", "preferred_area_id"}
@@ -113,6 +111,8 @@ class Resolution:
     not_found: str | None = None
     # The device class of each effect's entity, for the rules on garage doors and gates.
     device_classes: Mapping[str, str] = field(default_factory=dict)
+    # The tool reports its devices' states itself (this integration's own tools).
+    tool_reports_states: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,8 +280,13 @@ def resolve_effects(
     if isinstance(inner, EffectfulTool):
         effects = tuple(inner.effects(hass, args, llm_context))
         if not effects:
-            return Resolution(not_found=NOT_FOUND.format(name=_asked_name(args)))
-        return _with_classes(hass, effects, any(e.changes_home for e in effects))
+            # It names nothing exposed (or nothing at all, like a REST call): the tool
+            # acts on exposed entities only, and its own answer says what is wrong.
+            return Resolution(changes_home=not read_only, tool_reports_states=True)
+        return replace(
+            _with_classes(hass, effects, any(e.changes_home for e in effects)),
+            tool_reports_states=True,
+        )
     if isinstance(inner, llm.IntentTool) and _names_targets(args):
         return _resolve_intent(hass, inner, args, llm_context, read_only=read_only)
     return Resolution(changes_home=not read_only)
@@ -359,7 +364,9 @@ def _no_match(
     if reason in _HIDDEN_REASONS:
         if read_only and reason is intent.MatchFailedReason.STATE:
             return Resolution()
-        return Resolution(not_found=NOT_FOUND.format(name=_asked_name(args)))
+        return Resolution(
+            not_found=NOT_FOUND.format(name=_asked_name(args)) + NOT_FOUND_HINT
+        )
     if reason is intent.MatchFailedReason.DUPLICATE_NAME:
         return Resolution(
             not_found=f"Several devices are named {result.no_match_name!r}. "
@@ -373,7 +380,9 @@ def _no_match(
             not_found=f"There is no area or floor named {result.no_match_name!r}. "
             "Use an area from the list you were given."
         )
-    return Resolution(not_found=NOT_FOUND.format(name=_asked_name(args)))
+    return Resolution(
+        not_found=NOT_FOUND.format(name=_asked_name(args)) + NOT_FOUND_HINT
+    )
 
 
 def _action(handler: intent.IntentHandler | None, state: State) -> str:

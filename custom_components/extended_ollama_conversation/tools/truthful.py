@@ -1,9 +1,10 @@
 """The answer never claims what did not happen, and never reads out an internal error.
 
-When a state-changing call of the turn was refused, failed or left its entity where
-it was, the model's final words are checked before anyone hears them. Words that claim
-success anyway, or that are an error text meant for the model (a tool name, "not a
-valid tool", JSON), are replaced by an answer built from the results themselves.
+After any tool call of the turn, the model's final words are checked before anyone
+hears them. Words that are an error text meant for the model (a tool name, "not a
+valid tool", JSON), that claim success when a call was refused, failed or left its
+entity where it was, or that give the entity acted on the opposite of its state, are
+replaced by an answer built from the results themselves.
 """
 
 from __future__ import annotations
@@ -62,17 +63,6 @@ def unsettled(records: list[CallRecord]) -> list[CallRecord]:
         if not fixed:
             open_failures.append(record)
     return open_failures
-
-
-def needs_check(records: list[CallRecord]) -> bool:
-    """Whether the final words must be held back until checked.
-
-    After a call that failed, or one that left an entity as it was (the model may
-    have used the wrong action and will say the right one happened).
-    """
-    return bool(unsettled(records)) or any(
-        not entity.changed for record in records for entity in record.entities
-    )
 
 
 def contradicts_states(text: str, records: list[CallRecord]) -> bool:

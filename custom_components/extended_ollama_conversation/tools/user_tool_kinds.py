@@ -34,6 +34,7 @@ from .user_tools import (
     parameters_schema,
     parse_user_tools,
 )
+from .wording import NOT_FOUND
 
 _READ_ONLY = llm.ToolAnnotations(
     read_only=True, destructive=False, idempotent=True, open_world=False
@@ -119,9 +120,7 @@ class ScriptUserTool(UserTool):
         except (TemplateError, vol.Invalid) as err:
             return _error("InvalidArguments", f"The data could not be made: {err}")
         if hidden := [e for e in entities if not _exposed(hass, llm_context, e)]:
-            return _error(
-                "NotFound", f"{hidden[0]} was not found, or it is not exposed."
-            )
+            return _error("NotFound", NOT_FOUND.format(name=hidden[0]))
         try:
             await hass.services.async_call(
                 domain, service, data, blocking=True, context=llm_context.context

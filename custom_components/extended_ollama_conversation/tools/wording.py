@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
 
+# What the model reads for a device that is unknown or not exposed: the two alike, so
+# that it cannot probe for devices it was not shown.
+NOT_FOUND = "No device matches {name!r}: it is not found or not exposed."
+
 _VERBS = {
     "turn_on": ("turn on", "turned on"),
     "turn_off": ("turn off", "turned off"),
