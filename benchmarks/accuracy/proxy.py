@@ -23,8 +23,15 @@ class ChatRecord:
     seconds: float = 0.0
     prompt_tokens: int = 0
     done: bool = False
+    # The server answered with an error status instead of a stream.
+    error: bool = False
     # The caller hung up before the answer ended: it gave up waiting (a timeout).
     abandoned: bool = False
+
+    @property
+    def gave_up(self) -> bool:
+        """The caller stopped waiting: hung up, or still unanswered when its turn ended."""
+        return self.abandoned or not (self.done or self.error)
 
 
 @dataclass(slots=True)
@@ -44,7 +51,10 @@ class RecordingProxy:
         )
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{path:.*}", self._forward)
-        self._runner = web.AppRunner(app, handle_signals=False)
+        # A caller that hangs up cancels the forwarding, as with Ollama itself.
+        self._runner = web.AppRunner(
+            app, handle_signals=False, handler_cancellation=True
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -77,6 +87,8 @@ class RecordingProxy:
         async with self._session.request(
             request.method, self.upstream + request.path_qs, data=body, headers=headers
         ) as answer:
+            if record is not None:
+                record.error = answer.status != 200
             response = web.StreamResponse(status=answer.status)
             response.content_type = answer.content_type
             await response.prepare(request)
@@ -92,7 +104,9 @@ class RecordingProxy:
             finally:
                 if record is not None:
                     record.seconds = time.monotonic() - record.started
-                    record.abandoned = record.abandoned or not record.done
+                    record.abandoned = record.abandoned or not (
+                        record.done or record.error
+                    )
         return response
 
 

@@ -92,7 +92,7 @@ async def _async_turn(
     seconds = time.monotonic() - started
     await async_settle(hass)
     records = proxy.since(mark)
-    timed_out = timed_out or any(record.abandoned for record in records)
+    timed_out = timed_out or any(record.gave_up for record in records)
     outcome = Outcome(speech=speech, changed=baseline.changed(), asks=asks)
     failure = "timed out" if timed_out else request.failure(hass, outcome)
     return TurnResult(
