@@ -80,8 +80,10 @@ PYTHON
 }
 
 # Start llama-server and the adapter in the background; their ids go in REAL_MODEL_PIDS.
-# Returns once llama-server has loaded the model (or fails after two minutes).
+# Returns once llama-server has loaded the model (or fails after two minutes). The
+# adapter logs what the model wrote to the terminal, or to the file $1 if given.
 real_model_start() {
+  local adapter_log="${1:-/dev/stderr}"
   local libdir backend tries
   libdir=$(debian_libdir "$REAL_MODEL_CACHE/llama.cpp")
   # ggml looks for its CPU backend in the system folder only: name the best one this CPU runs.
@@ -89,20 +91,29 @@ real_model_start() {
   grep -qw avx2 /proc/cpuinfo && backend="$libdir/ggml/backends0/libggml-cpu-haswell.so"
   GGML_BACKEND_PATH="$backend" "$REAL_MODEL_SERVER" -m "$REAL_MODEL_FILE" --host 127.0.0.1 \
     --port "$LLAMA_PORT" -t "$(nproc)" -c 8192 -np 1 --jinja \
-    --log-file "$REAL_MODEL_CACHE/llama-server.log" >/dev/null 2>&1 &
+    --log-file "$(real_model_log)" >/dev/null 2>&1 &
   REAL_MODEL_PIDS+=($!)
   .venv/bin/python scripts/llama_adapter.py --llama "http://127.0.0.1:$LLAMA_PORT" \
-    --port "$REAL_MODEL_PORT" &
+    --port "$REAL_MODEL_PORT" >>"$adapter_log" 2>&1 &
   REAL_MODEL_PIDS+=($!)
   for tries in $(seq 1 120); do
     if curl -fsS -m 2 "http://127.0.0.1:$LLAMA_PORT/health" >/dev/null 2>&1 && real_model_running; then
       return 0
     fi
-    kill -0 "${REAL_MODEL_PIDS[0]}" 2>/dev/null || { log "llama-server stopped; see $REAL_MODEL_CACHE/llama-server.log"; return 1; }
+    kill -0 "${REAL_MODEL_PIDS[0]}" 2>/dev/null || { log "llama-server stopped; see $(real_model_log)"; return 1; }
     sleep 1
   done
-  log "llama-server did not load the model in ${tries} s; see $REAL_MODEL_CACHE/llama-server.log"
+  log "llama-server did not load the model in ${tries} s; see $(real_model_log)"
   return 1
+}
+
+# llama-server's log, one per port so that two servers do not share one.
+real_model_log() {
+  if [[ "$LLAMA_PORT" == 8081 ]]; then
+    echo "$REAL_MODEL_CACHE/llama-server.log"
+  else
+    echo "$REAL_MODEL_CACHE/llama-server-$LLAMA_PORT.log"
+  fi
 }
 
 # Stop what real_model_start started (and nothing else).

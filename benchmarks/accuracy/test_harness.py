@@ -63,4 +63,6 @@ async def test_the_harness_judges_and_counts(
     assert not slow.passed
     assert not unmatched.passed
     assert unmatched.rounds == 0
-    assert hass.states.get("light.office_rgbw_lights").state == "on"
+    office = hass.states.get("light.office_rgbw_lights")
+    assert office is not None
+    assert office.state == "on"
