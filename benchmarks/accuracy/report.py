@@ -41,7 +41,7 @@ def totals_table(agents: Sequence[Agent], results: Sequence[TurnResult]) -> str:
         ("questions, general and risky right", _other_accuracy),
         ("median turn, requests that reached the model", _median_model_turn),
         ("first request after start-up", _first_turn),
-        ("median prompt tokens (first round)", _median_tokens),
+        ("median prompt tokens (first round, answered)", _median_tokens),
         ("requests that reached the model", _reached),
         ("turns failed by timeout", _timeouts),
     ]
@@ -84,7 +84,7 @@ def _first_turn(results: Sequence[TurnResult]) -> str:
 
 
 def _median_tokens(results: Sequence[TurnResult]) -> str:
-    tokens = [r.prompt_tokens for r in results if r.reached_model]
+    tokens = [r.prompt_tokens for r in results if r.prompt_tokens]
     return f"{statistics.median(tokens):,.0f}" if tokens else "-"
 
 
