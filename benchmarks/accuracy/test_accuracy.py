@@ -35,6 +35,8 @@ MODEL_URL = os.environ.get("EOC_MODEL_URL", "http://127.0.0.1:11436")
 ONLY = {a for a in os.environ.get("EOC_ACCURACY_AGENTS", "").split(",") if a}
 # Only the first N requests, for trying things (unset: all).
 FIRST = int(os.environ.get("EOC_ACCURACY_REQUESTS", "-1"))
+# Skip the first N requests, to finish a run that was cut short.
+SKIP = int(os.environ.get("EOC_ACCURACY_SKIP", "0"))
 README = Path(__file__).parents[2] / "README.md"
 MARKERS = ("<!-- accuracy-benchmark -->", "<!-- /accuracy-benchmark -->")
 # The smoke run checks the model path, not the default timeout: a generous one.
@@ -64,7 +66,7 @@ async def test_accuracy(
         await proxy.stop()
     report = _report(agents, results, minutes)
     print("\n" + report)
-    if MODE == "full" and not ONLY and FIRST < 0:
+    if MODE == "full" and not ONLY and FIRST < 0 and not SKIP:
         _write_readme(report)
     elif MODE == "smoke":
         _assert_model_path_works(results)
@@ -88,6 +90,7 @@ async def _async_run_all(
             hass, proxy.url, timeout=SMOKE_SERVER_TIMEOUT
         )
         requests = SMOKE
+    requests = requests[SKIP:]
     if FIRST >= 0:
         requests = requests[:FIRST]
     for name, setup in setups.items():
