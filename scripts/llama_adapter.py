@@ -285,6 +285,9 @@ def main() -> None:
         host="127.0.0.1",
         port=args.port,
         print=None,
+        # A caller that hangs up (a client timeout) cancels its request, so llama-server
+        # stops working on it, as Ollama does; otherwise the next request waits behind it.
+        handler_cancellation=True,
     )
 
 

@@ -1,0 +1,68 @@
+"""The benchmark's machinery against the Ollama stand-in: no real model, seconds to run.
+
+It checks what the real run relies on: the home resets, the agents are set up through
+their forms, the proxy counts rounds and prompt tokens, and a turn the integration gave
+up on counts as a timeout.
+"""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+import pytest
+
+from tests.ollama_stub import Fault, OllamaStub, Reply
+
+from .agents import MODEL, async_rule_based_agent, async_this_integration
+from .home import HomeBaseline, async_set_up_home
+from .proxy import RecordingProxy
+from .requests import REQUESTS
+from .runner import async_run_agent
+
+OFFICE = next(r for r in REQUESTS if r.text == "kill the lights in the office")
+KITCHEN = next(r for r in REQUESTS if r.text == "turn off the kitchen lights")
+
+
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_the_harness_judges_and_counts(
+    hass: HomeAssistant, socket_enabled: None, enable_custom_integrations: None
+) -> None:
+    """A scripted tool call passes with two rounds; a silent server is a timeout."""
+    stub = OllamaStub()
+    stub.add_model(MODEL)
+    await stub.start()
+    proxy = RecordingProxy(stub.url)
+    await proxy.start()
+    try:
+        await async_set_up_home(hass)
+        baseline = HomeBaseline(hass)
+        agent = await async_this_integration(hass, proxy.url, timeout=5)
+        stub.reply(
+            Reply(
+                tool_calls=[
+                    {"name": "HassTurnOff", "arguments": {"name": "Office Lights"}}
+                ]
+            ),
+            "The office lights are off.",
+        )
+        passed, local = await async_run_agent(
+            hass, agent, [OFFICE, KITCHEN], baseline, proxy
+        )
+        stub.fail(Fault.SLOW_FIRST_BYTE, path="/api/chat", delay=8)
+        [slow] = await async_run_agent(hass, agent, [OFFICE], baseline, proxy)
+        rules = await async_rule_based_agent(hass)
+        [unmatched] = await async_run_agent(hass, rules, [OFFICE], baseline, proxy)
+    finally:
+        await proxy.stop()
+        await stub.stop()
+    assert passed.passed, passed.failure
+    assert (passed.rounds, passed.timed_out) == (2, False)
+    assert passed.prompt_tokens > 0
+    assert local.passed
+    assert local.rounds == 0
+    assert slow.timed_out
+    assert not slow.passed
+    assert not unmatched.passed
+    assert unmatched.rounds == 0
+    office = hass.states.get("light.office_rgbw_lights")
+    assert office is not None
+    assert office.state == "on"
