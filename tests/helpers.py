@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.auth.models import User
 from homeassistant.components import conversation
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import chat_session
@@ -27,6 +28,16 @@ async def ask(
         language="en",
         agent_id=AGENT_ID,
     )
+
+
+async def say(
+    hass: HomeAssistant,
+    text: str,
+    user: User | None = None,
+    conversation_id: str | None = None,
+) -> conversation.ConversationResult:
+    """One request from a person, or from no one (as an automation sends it)."""
+    return await ask(hass, text, conversation_id, user_id=user.id if user else None)
 
 
 async def ask_streaming(

@@ -8,12 +8,11 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.auth.models import User
-from homeassistant.components import conversation
 from homeassistant.components.homeassistant.exposed_entities import (
     async_expose_entity,
 )
 from homeassistant.components.logbook.const import EVENT_LOGBOOK_ENTRY
-from homeassistant.core import Context, Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -29,30 +28,13 @@ from custom_components.extended_ollama_conversation.const import (
     EVENT_TOOL_CALL,
 )
 
-from .conftest import AGENT_ID, AGENT_OPTIONS
-from .helpers import speech, tool_call
+from .conftest import AGENT_OPTIONS
+from .helpers import say, speech, tool_call
 from .ollama_stub import OllamaStub, Reply
 
 UNLOCK_FRONT_DOOR = Reply(
     tool_calls=[tool_call("intent__HassTurnOff", name="Front Door")]
 )
-
-
-async def say(
-    hass: HomeAssistant,
-    text: str,
-    user: User | None,
-    conversation_id: str | None = None,
-) -> conversation.ConversationResult:
-    """One request, from a person (or from no one, as an automation)."""
-    return await conversation.async_converse(
-        hass,
-        text,
-        conversation_id,
-        Context(user_id=user.id if user else None),
-        language="en",
-        agent_id=AGENT_ID,
-    )
 
 
 def front_door(hass: HomeAssistant) -> str:

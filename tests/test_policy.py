@@ -32,7 +32,7 @@ from custom_components.extended_ollama_conversation.logbook import (
 )
 
 from .conftest import AGENT_ID, AGENT_OPTIONS
-from .helpers import messages_of, speech, tool_call
+from .helpers import messages_of, say, speech, tool_call
 from .ollama_stub import OllamaStub, Reply
 
 OFF = "intent__HassTurnOff"
@@ -46,20 +46,6 @@ async def household_user(hass: HomeAssistant) -> User:
 
 
 ON = "intent__HassTurnOn"
-
-
-async def say(
-    hass: HomeAssistant, text: str, user: User | None = None
-) -> conversation.ConversationResult:
-    """One request from a person (or from no one)."""
-    return await conversation.async_converse(
-        hass,
-        text,
-        None,
-        Context(user_id=user.id if user else None),
-        language="en",
-        agent_id=AGENT_ID,
-    )
 
 
 def first_tool_result(stub: OllamaStub) -> str:

@@ -315,8 +315,8 @@ class TurnRunner:
     ]:
         """Turn Ollama's stream into chat log deltas; text that is a tool call is not said.
 
-        `may_retry`: a round is left in which the model can answer again. After a call
-        that did not do what it should, the words are held back until checked.
+        `may_retry`: a round is left in which the model can answer again. After any
+        tool call of the turn, the words are held back until checked against the results.
         """
         speech = SpeechFilter() if toolbox else None
         thoughts = ThinkingFilter()
