@@ -46,9 +46,10 @@ DEFAULT_THINK: Final = False
 DEFAULT_MAX_HISTORY: Final = 20  # earlier turns kept; 0 keeps all that fit
 DEFAULT_MAX_TOOL_ITERATIONS: Final = 6
 DEFAULT_PREFER_LOCAL: Final = True
-# Tokens for the home's description; with the Assist tools (about 2,500 tokens) and a
-# conversation this suits the default num_ctx of 8192.
-DEFAULT_CONTEXT_BUDGET: Final = 2000
+# Tokens for the home's description. A cold prompt costs its length at the server's
+# reading speed (about 50 tokens/s on a 2-core CPU), so this stays small: a home larger
+# than it lists its most important devices and the lookup tool finds the rest.
+DEFAULT_CONTEXT_BUDGET: Final = 1200
 MIN_CONTEXT_BUDGET: Final = 200
 
 # Sampling options are sent only when set; Ollama's model defaults apply otherwise.

@@ -15,11 +15,10 @@ from typing import Any
 
 from homeassistant.components import conversation
 from homeassistant.const import CONF_MODEL
-from homeassistant.core import HomeAssistant, split_entity_id
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir, llm
 
 from .client import ModelInfo, ToolsNotSupported
-from .confirmation import confirmations, question
 from .const import (
     ANSWER_RESERVE_TOKENS,
     CONF_CONTEXT_BUDGET,
@@ -43,9 +42,8 @@ from .messages import Message, async_chat_message, async_chat_messages
 from .prompt_fit import FitLimits, PromptFitter
 from .runtime import OllamaRuntimeData
 from .thinking import ThinkingFilter
-from .tools.gate import CallGate
-from .tools.policy import PolicySettings, Request
-from .tools.questions import is_question
+from .tools.gate import CallGate, async_turn_gate, hold_for_confirmation
+from .tools.policy import PolicySettings
 from .tools.text_calls import SpeechFilter, has_json_object
 from .tools.toolbox import SPEAK, Toolbox
 from .tools.truthful import checked_answer
@@ -147,7 +145,13 @@ class TurnRunner:
         """Answer the chat log's last request, running tools for up to N rounds."""
         info = await self.runtime.client.model_info(self.settings.model)
         toolbox = self._toolbox(info)
-        gate = await self._async_gate() if toolbox is not None else None
+        gate = (
+            await async_turn_gate(
+                self.hass, self.chat_log, self.agent_id, self.settings.policy
+            )
+            if toolbox is not None
+            else None
+        )
         history = await async_chat_messages(self.hass, self.chat_log.content)
         rounds = 0
         while rounds < self.settings.max_tool_iterations:
@@ -170,8 +174,10 @@ class TurnRunner:
             history.extend(
                 [await async_chat_message(self.hass, item) for item in added]
             )
-            if gate is not None and gate.pending is not None:
-                self._ask_to_confirm(gate)
+            if gate is not None and (asked := hold_for_confirmation(gate)):
+                self.chat_log.async_add_assistant_content_without_tools(
+                    conversation.AssistantContent(agent_id=self.agent_id, content=asked)
+                )
                 return
             if not self.chat_log.unresponded_tool_results:
                 return
@@ -183,42 +189,6 @@ class TurnRunner:
         self.chat_log.async_add_assistant_content_without_tools(
             conversation.AssistantContent(
                 agent_id=self.agent_id, content=OUT_OF_ROUNDS_SPEECH
-            )
-        )
-
-    async def _async_gate(self) -> CallGate | None:
-        """The policy for this turn's calls: who asks, and whether it is a question."""
-        api = self.chat_log.llm_api
-        if api is None:
-            return None
-        llm_context = api.llm_context
-        user_id = llm_context.context.user_id if llm_context.context else None
-        user = await self.hass.auth.async_get_user(user_id) if user_id else None
-        text = next(
-            (
-                content.content
-                for content in reversed(self.chat_log.content)
-                if isinstance(content, conversation.UserContent)
-            ),
-            "",
-        )
-        request = Request(
-            user_id=user_id,
-            is_admin=user is not None and user.is_admin,
-            is_question=is_question(text, llm_context.language or "en"),
-            conversation_id=self.chat_log.conversation_id,
-            can_confirm=split_entity_id(self.agent_id)[0] == conversation.DOMAIN,
-        )
-        return CallGate(self.hass, api, request, self.settings.policy)
-
-    def _ask_to_confirm(self, gate: CallGate) -> None:
-        """Hold the turn's risky actions and end it with the question."""
-        if (pending := gate.pending) is None:
-            return
-        confirmations(self.hass).add(pending)
-        self.chat_log.async_add_assistant_content_without_tools(
-            conversation.AssistantContent(
-                agent_id=self.agent_id, content=question(self.hass, pending.effects)
             )
         )
 

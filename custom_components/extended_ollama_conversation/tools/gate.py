@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.components import conversation
+from homeassistant.core import HomeAssistant, split_entity_id
 from homeassistant.helpers import llm
 
 from ..audit import AuditedCall, Outcome, async_audit
-from ..confirmation import PendingAction, describe
+from ..confirmation import PendingAction, confirmations, describe, question
 from .effects import Effect
 from .executor import EntityResult, async_execute
 from .policy import (
@@ -26,6 +27,7 @@ from .policy import (
     decide,
     resolve_effects,
 )
+from .questions import is_question
 
 AWAITING = (
     "Nothing was done yet: the user is asked to confirm it. Do not call this tool "
@@ -166,6 +168,45 @@ class CallGate:
             effects=tuple(dict.fromkeys(self._pending_effects)),
             calls=tuple(self._pending_calls),
         )
+
+
+async def async_turn_gate(
+    hass: HomeAssistant,
+    chat_log: conversation.ChatLog,
+    agent_id: str,
+    policy: PolicySettings,
+) -> CallGate | None:
+    """The gate for one turn's calls: who asks, and whether the request is a question."""
+    if (api := chat_log.llm_api) is None:
+        return None
+    llm_context = api.llm_context
+    user_id = llm_context.context.user_id if llm_context.context else None
+    user = await hass.auth.async_get_user(user_id) if user_id else None
+    text = next(
+        (
+            content.content
+            for content in reversed(chat_log.content)
+            if isinstance(content, conversation.UserContent)
+        ),
+        "",
+    )
+    request = Request(
+        user_id=user_id,
+        is_admin=user is not None and user.is_admin,
+        is_question=is_question(text, llm_context.language or "en"),
+        conversation_id=chat_log.conversation_id,
+        # Only a conversation can ask back; an AI Task refuses what needs a yes.
+        can_confirm=split_entity_id(agent_id)[0] == conversation.DOMAIN,
+    )
+    return CallGate(hass, api, request, policy)
+
+
+def hold_for_confirmation(gate: CallGate) -> str | None:
+    """Store the turn's risky actions for a yes; the question that ends the turn."""
+    if (pending := gate.pending) is None:
+        return None
+    confirmations(gate.hass).add(pending)
+    return question(gate.hass, pending.effects)
 
 
 def _could_not(hass: HomeAssistant, effects: tuple[Effect, ...]) -> str:
