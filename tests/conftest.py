@@ -25,6 +25,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.extended_ollama_conversation.const import (
+    CONF_DIRECT_ANSWERS,
     CONF_NUM_CTX,
     CONF_PREFER_LOCAL,
     CONF_WARM_UP,
@@ -105,6 +106,9 @@ AGENT_OPTIONS: dict[str, Any] = {
     # The warm-up's own request would take the first scripted reply: tests/test_warmup.py
     # turns it on where it is tested.
     CONF_WARM_UP: False,
+    # Most tests script the model's words after a tool call; tests/test_answers.py
+    # tests the answers the integration gives from the results instead (the default).
+    CONF_DIRECT_ANSWERS: False,
 }
 TASK_OPTIONS: dict[str, Any] = {CONF_MODEL: "qwen2.5:3b"}
 AGENT_ID = "conversation.ollama_conversation"

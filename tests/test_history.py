@@ -20,10 +20,11 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from custom_components.extended_ollama_conversation.const import DOMAIN
 from custom_components.extended_ollama_conversation.tools.home_api import HISTORY
 
+from .conftest import AGENT_OPTIONS
 from .helpers import ask, messages_of, tool_call
 from .ollama_stub import OllamaStub, Reply
 
-COMPACT = {"model": "qwen2.5:3b", "llm_hass_api": [DOMAIN], "prefer_local": False}
+COMPACT = {**AGENT_OPTIONS, "llm_hass_api": [DOMAIN]}
 GARAGE = "binary_sensor.garage_door_contact"
 
 

@@ -29,10 +29,11 @@ from custom_components.extended_ollama_conversation.tools.home_api import (
     HISTORY,
 )
 
+from .conftest import AGENT_OPTIONS
 from .helpers import ask, messages_of, speech, tool_call
 from .ollama_stub import OllamaStub, Reply
 
-COMPACT = {"model": "qwen2.5:3b", "llm_hass_api": [DOMAIN], "prefer_local": False}
+COMPACT = {**AGENT_OPTIONS, "llm_hass_api": [DOMAIN]}
 pytestmark = pytest.mark.parametrize("agent_options", [COMPACT])
 LLM_CONTEXT = llm.LLMContext(
     platform=DOMAIN,

@@ -73,9 +73,13 @@ async def async_model_agent(
     return Agent(label, _conversation_entity(hass, entry), True, settings)
 
 
-async def async_this_integration(hass: HomeAssistant, url: str, **server: Any) -> Agent:
+async def async_this_integration(
+    hass: HomeAssistant, url: str, agent: dict[str, Any] | None = None, **server: Any
+) -> Agent:
     """The agent of extended_ollama_conversation, with the defaults its form suggests."""
-    return await async_model_agent(hass, DOMAIN, "extended", url, server=server or None)
+    return await async_model_agent(
+        hass, DOMAIN, "extended", url, server=server or None, agent=agent
+    )
 
 
 async def async_core_ollama(hass: HomeAssistant, url: str) -> Agent:

@@ -48,6 +48,8 @@ class Request:
                 return f"{entity_id} is {state.state if state else 'missing'}"
         if extra := sorted(set(outcome.changed) - set(self.states)):
             return "changed " + ", ".join(f"{e}={outcome.changed[e]}" for e in extra)
+        if self.says and _words(outcome.speech) == _words(self.text):
+            return "it repeated the question"
         for group in self.says:
             words = group(hass) if callable(group) else group
             if not any(_holds(outcome.speech, word) for word in words):
@@ -58,6 +60,10 @@ class Request:
         if self.confirm and not (outcome.asks or outcome.speech.rstrip().endswith("?")):
             return "it did not ask for confirmation"
         return None
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
 
 
 def _matches(state: State, expected: Expected) -> bool:

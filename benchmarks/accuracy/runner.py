@@ -52,12 +52,19 @@ async def async_run_agent(
     requests: Sequence[Request],
     baseline: HomeBaseline,
     proxy: RecordingProxy,
+    *,
+    user_id: str | None = None,
 ) -> list[TurnResult]:
-    """Every request with `agent`, each on the home as it was at set-up."""
+    """Every request with `agent`, each on the home as it was at set-up.
+
+    `user_id`: the person asking, as the companion app's chat sends it.
+    """
     results = []
     for request in requests:
         await baseline.async_restore()
-        result = await _async_turn(hass, agent, request, baseline, proxy)
+        result = await _async_turn(
+            hass, agent, request, (baseline, proxy), Context(user_id=user_id)
+        )
         results.append(result)
         print(_progress_line(result), flush=True)
     await baseline.async_restore()
@@ -68,9 +75,10 @@ async def _async_turn(
     hass: HomeAssistant,
     agent: Agent,
     request: Request,
-    baseline: HomeBaseline,
-    proxy: RecordingProxy,
+    recorders: tuple[HomeBaseline, RecordingProxy],
+    context: Context,
 ) -> TurnResult:
+    baseline, proxy = recorders
     mark = len(proxy.records)
     started = time.monotonic()
     timed_out = False
@@ -81,7 +89,7 @@ async def _async_turn(
                 hass,
                 request.text,
                 None,
-                Context(),
+                context,
                 language="en",
                 agent_id=agent.agent_id,
             )

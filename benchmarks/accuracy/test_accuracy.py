@@ -91,6 +91,10 @@ async def _async_run_all(
         )
         requests = SMOKE
     requests = requests[SKIP:]
+    # The person typing in the companion app: an administrator of the home.
+    person = await hass.auth.async_create_user(
+        "Benchmark person", group_ids=["system-admin"]
+    )
     if FIRST >= 0:
         requests = requests[:FIRST]
     for name, setup in setups.items():
@@ -99,7 +103,9 @@ async def _async_run_all(
         agent = await setup()
         agents.append(agent)
         print(f"\n{agent.label} ({agent.agent_id}) {agent.settings}:", flush=True)
-        results += await async_run_agent(hass, agent, requests, baseline, proxy)
+        results += await async_run_agent(
+            hass, agent, requests, baseline, proxy, user_id=person.id
+        )
     return agents, results
 
 

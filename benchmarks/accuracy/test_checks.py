@@ -66,3 +66,13 @@ async def test_attributes_are_compared_with_tolerance(hass: HomeAssistant) -> No
     assert request.failure(hass, _outcome()) is None
     hass.states.async_set("light.bed", "on", {"brightness": 200})
     assert request.failure(hass, _outcome()) is not None
+
+
+async def test_an_echo_of_the_question_is_no_answer(hass: HomeAssistant) -> None:
+    """'Is the front door locked?' said back holds 'locked' but answers nothing."""
+    hass.states.async_set("lock.front", "locked")
+    request = Request("is the front door locked?", "question", says=[("yes", "locked")])
+    assert request.failure(hass, _outcome("Is the Front Door locked?")) == (
+        "it repeated the question"
+    )
+    assert request.failure(hass, _outcome("The front door is locked.")) is None

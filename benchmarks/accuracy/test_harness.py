@@ -26,7 +26,7 @@ KITCHEN = next(r for r in REQUESTS if r.text == "turn off the kitchen lights")
 async def test_the_harness_judges_and_counts(
     hass: HomeAssistant, socket_enabled: None, enable_custom_integrations: None
 ) -> None:
-    """A scripted tool call passes with two rounds; a silent server is a timeout."""
+    """A scripted tool call passes in one round; a silent server is a timeout."""
     stub = OllamaStub()
     stub.add_model(MODEL)
     await stub.start()
@@ -35,14 +35,16 @@ async def test_the_harness_judges_and_counts(
     try:
         await async_set_up_home(hass)
         baseline = HomeBaseline(hass)
-        agent = await async_this_integration(hass, proxy.url, timeout=5)
+        # No warm-up: its request would take the first scripted reply.
+        agent = await async_this_integration(
+            hass, proxy.url, {"warm_up": False}, timeout=5
+        )
         stub.reply(
             Reply(
                 tool_calls=[
                     {"name": "HassTurnOff", "arguments": {"name": "Office Lights"}}
                 ]
             ),
-            "The office lights are off.",
         )
         passed, local = await async_run_agent(
             hass, agent, [OFFICE, KITCHEN], baseline, proxy
@@ -55,7 +57,8 @@ async def test_the_harness_judges_and_counts(
         await proxy.stop()
         await stub.stop()
     assert passed.passed, passed.failure
-    assert (passed.rounds, passed.timed_out) == (2, False)
+    assert (passed.rounds, passed.timed_out) == (1, False)
+    assert passed.speech == "The office lights are now off."
     assert passed.prompt_tokens > 0
     assert local.passed
     assert local.rounds == 0

@@ -58,6 +58,8 @@ class PendingAction:
     effects: tuple[Effect, ...]
     calls: tuple[AuditedCall, ...]
     created: datetime = field(default_factory=dt_util.utcnow)
+    # The satellite asked through, when no user did: the yes must come from it too.
+    device_id: str | None = None
 
     @property
     def expired(self) -> bool:
@@ -130,10 +132,12 @@ async def async_answer_pending(
     text: str,
     language: str,
     user_id: str | None,
+    *,
+    device_id: str | None = None,
 ) -> str | None:
     """Answer the reply to a confirmation question; None when there is none to answer.
 
-    A yes in time from the same user runs the stored service calls; anything else
+    A yes in time from the same user (or, with no user, the same device) runs the stored service calls; anything else
     cancels and says so. A late reply that is not a yes is a new request (None).
     """
     if (pending := confirmations(hass).pop(conversation_id)) is None:
@@ -145,8 +149,11 @@ async def async_answer_pending(
         if not yes:
             return None
         return f"I did not {what}: the confirmation came too late. Ask me again if you still want it."
-    if not yes or user_id != pending.user_id:
-        reason = "not_confirmed" if user_id == pending.user_id else "other_user"
+    same_person = user_id == pending.user_id and (
+        user_id is not None or device_id == pending.device_id
+    )
+    if not yes or not same_person:
+        reason = "not_confirmed" if same_person else "other_user"
         _audit_all(hass, pending, Outcome.CANCELLED, reason)
         return f"Okay, I won't {what}."
     results, error = await async_call_services(

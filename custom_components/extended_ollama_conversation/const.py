@@ -51,6 +51,10 @@ DEFAULT_PREFER_LOCAL: Final = True
 # than it lists its most important devices and the lookup tool finds the rest.
 DEFAULT_CONTEXT_BUDGET: Final = 1200
 MIN_CONTEXT_BUDGET: Final = 200
+# After a command whose calls all worked, or a question whose reads found a few
+# devices, answer with the results instead of another model round (tools/answers.py).
+CONF_DIRECT_ANSWERS: Final = "direct_answers"
+DEFAULT_DIRECT_ANSWERS: Final = True
 
 # Sampling options are sent only when set; Ollama's model defaults apply otherwise.
 SAMPLING_OPTIONS: Final = (CONF_TEMPERATURE, CONF_TOP_P, CONF_TOP_K, CONF_NUM_PREDICT)

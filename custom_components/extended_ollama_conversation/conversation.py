@@ -108,6 +108,7 @@ class OllamaConversationEntity(conversation.ConversationEntity, OllamaLLMEntity)
                 user_input.text,
                 user_input.language,
                 user_id,
+                device_id=user_input.device_id,
             )
         ) is not None:
             return self._say(user_input, chat_log, answer)

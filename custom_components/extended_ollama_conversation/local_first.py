@@ -19,12 +19,26 @@ from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import intent
 import probatio as vol
 
+from .tools.questions import is_question
+
 _LOGGER = logging.getLogger(__name__)
 
 RISKY_DOMAINS = frozenset({"lock", "alarm_control_panel"})
 RISKY_COVER_CLASSES = frozenset({CoverDeviceClass.GARAGE, CoverDeviceClass.GATE})
 # Questions are better answered by the model, which can say more than a canned reply.
 _LEFT_TO_MODEL = frozenset({intent.INTENT_GET_STATE})
+# What the matcher may answer for a question: intents that only read. Any other intent
+# it takes for a question is a misreading ("how many minutes are in three hours?" is
+# no delayed command), so the model gets the request.
+_READ_ONLY_INTENTS = frozenset(
+    {
+        intent.INTENT_GET_CURRENT_DATE,
+        intent.INTENT_GET_CURRENT_TIME,
+        intent.INTENT_TIMER_STATUS,
+        intent.INTENT_GET_TEMPERATURE,
+        "HassGetWeather",
+    }
+)
 
 
 async def async_handle_locally(
@@ -68,11 +82,15 @@ async def _async_try_intents(
     the matcher's "I am not aware of any …" and repeat it instead of trying.
     """
     attempt = conversation.ChatLog(hass, chat_log.conversation_id)
+    question = is_question(user_input.text, user_input.language)
     response = await conversation.async_handle_intents(
         hass,
         user_input,
         attempt,
-        intent_filter=lambda result: _leave_to_model(hass, result),
+        intent_filter=lambda result: (
+            (question and result.intent.name not in _READ_ONLY_INTENTS)
+            or _leave_to_model(hass, result)
+        ),
     )
     if response is None or response.response_type is intent.IntentResponseType.ERROR:
         if response is not None or len(attempt.content) > 1:

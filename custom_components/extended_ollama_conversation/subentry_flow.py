@@ -44,6 +44,7 @@ from .const import (
     CONF_CONFIRM_ENTITIES,
     CONF_CONFIRM_SERVICES,
     CONF_CONTEXT_BUDGET,
+    CONF_DIRECT_ANSWERS,
     CONF_EMBEDDING_MODEL,
     CONF_KEEP_ALIVE,
     CONF_MAX_HISTORY,
@@ -63,6 +64,7 @@ from .const import (
     DEFAULT_ALLOW_RISKY_WITHOUT_USER,
     DEFAULT_CONTEXT_BUDGET,
     DEFAULT_CONVERSATION_NAME,
+    DEFAULT_DIRECT_ANSWERS,
     DEFAULT_KEEP_ALIVE,
     DEFAULT_MAX_HISTORY,
     DEFAULT_MAX_TOOL_ITERATIONS,
@@ -219,12 +221,14 @@ def agent_schema(
                 default=options.get(CONF_CONTEXT_BUDGET, DEFAULT_CONTEXT_BUDGET),
             ): _number(MIN_CONTEXT_BUDGET, MAX_NUM_CTX, 1, "tokens"),
         }
-        # --- Warm-up of Ollama's prompt cache (warmup.py) ---
-        fields[
-            vol.Required(
-                CONF_WARM_UP, default=options.get(CONF_WARM_UP, DEFAULT_WARM_UP)
+        # --- Warm-up of Ollama's prompt cache (warmup.py), answers from results ---
+        for key, default in (
+            (CONF_WARM_UP, DEFAULT_WARM_UP),
+            (CONF_DIRECT_ANSWERS, DEFAULT_DIRECT_ANSWERS),
+        ):
+            fields[vol.Required(key, default=options.get(key, default))] = (
+                BooleanSelector()
             )
-        ] = BooleanSelector()
         # --- Safety policy (tools/policy.py) ---
         fields |= policy_fields(options)
         current = options.get(CONF_EMBEDDING_MODEL)

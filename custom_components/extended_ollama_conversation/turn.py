@@ -22,6 +22,7 @@ from .client import ModelInfo, ToolsNotSupported
 from .const import (
     ANSWER_RESERVE_TOKENS,
     CONF_CONTEXT_BUDGET,
+    CONF_DIRECT_ANSWERS,
     CONF_KEEP_ALIVE,
     CONF_MAX_HISTORY,
     CONF_MAX_TOOL_ITERATIONS,
@@ -29,6 +30,7 @@ from .const import (
     CONF_NUM_PREDICT,
     CONF_THINK,
     DEFAULT_CONTEXT_BUDGET,
+    DEFAULT_DIRECT_ANSWERS,
     DEFAULT_KEEP_ALIVE,
     DEFAULT_MAX_HISTORY,
     DEFAULT_MAX_TOOL_ITERATIONS,
@@ -42,6 +44,7 @@ from .messages import Message, async_chat_message, async_chat_messages
 from .prompt_fit import FitLimits, PromptFitter
 from .runtime import OllamaRuntimeData
 from .thinking import ThinkingFilter
+from .tools.answers import command_answer, reads_answer
 from .tools.gate import CallGate, async_turn_gate, hold_for_confirmation
 from .tools.policy import PolicySettings
 from .tools.text_calls import SpeechFilter, has_json_object
@@ -73,6 +76,7 @@ class AgentSettings:
     sampling: dict[str, float | int]
     context_budget: int = DEFAULT_CONTEXT_BUDGET
     policy: PolicySettings = field(default_factory=PolicySettings)
+    direct_answers: bool = DEFAULT_DIRECT_ANSWERS
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> AgentSettings:
@@ -95,6 +99,9 @@ class AgentSettings:
             policy=PolicySettings.from_options(options),
             context_budget=int(
                 options.get(CONF_CONTEXT_BUDGET, DEFAULT_CONTEXT_BUDGET)
+            ),
+            direct_answers=bool(
+                options.get(CONF_DIRECT_ANSWERS, DEFAULT_DIRECT_ANSWERS)
             ),
         )
 
@@ -155,6 +162,7 @@ class TurnRunner:
         history = await async_chat_messages(self.hass, self.chat_log.content)
         rounds = 0
         while rounds < self.settings.max_tool_iterations:
+            marks = (len(gate.records), len(gate.reads)) if gate else (0, 0)
             try:
                 added = await self._async_round(
                     history,
@@ -181,6 +189,13 @@ class TurnRunner:
                 return
             if not self.chat_log.unresponded_tool_results:
                 return
+            if gate is not None and (answer := self._from_results(gate, marks)):
+                self.chat_log.async_add_assistant_content_without_tools(
+                    conversation.AssistantContent(
+                        agent_id=self.agent_id, content=answer
+                    )
+                )
+                return
         _LOGGER.warning(
             "%s stopped after %d rounds of tool calls without an answer",
             self.agent_id,
@@ -191,6 +206,15 @@ class TurnRunner:
                 agent_id=self.agent_id, content=OUT_OF_ROUNDS_SPEECH
             )
         )
+
+    def _from_results(self, gate: CallGate, marks: tuple[int, int]) -> str | None:
+        """The round's results as the answer, when they hold all of it (tools/answers)."""
+        if not self.settings.direct_answers:
+            return None
+        records, reads = gate.records[marks[0] :], gate.reads[marks[1] :]
+        if gate.request.is_question:
+            return None if records else reads_answer(self.hass, reads)
+        return command_answer(gate.request.text, gate.records, records)
 
     def _toolbox(self, info: ModelInfo) -> Toolbox | None:
         api = self.chat_log.llm_api

@@ -83,6 +83,8 @@ def named_devices(
         return exact
     if in_area := _area_with_kind(devices, name.lower()):
         return in_area
+    if only := _only_one_of_kind(devices, name.lower()):
+        return only
     return find_devices(devices, name=name)[:1] if fuzzy else []
 
 
@@ -112,6 +114,24 @@ def _area_with_kind(devices: list[Device], wanted: str) -> list[Device]:
         if kinds:
             return [d for d in devices if d.area == area and d.domain in kinds]
     return []
+
+
+def _only_one_of_kind(devices: list[Device], wanted: str) -> list[Device]:
+    """The home's one device of a kind, for a name that is only the kind.
+
+    "The alarm" or "the alarm control panel" when the home has one alarm panel: no
+    guess, there is nothing else it can mean. Two of the kind name nothing.
+    """
+    words = set(re.findall(r"\w+", wanted)) - {"the", "my", "our"}
+    if not words:
+        return []
+    kinds = {
+        domain
+        for domain, terms in DOMAIN_WORDS.items()
+        if words <= set(terms.split()) | set(domain.split("_"))
+    }
+    of_kind = [d for d in devices if d.domain in kinds]
+    return of_kind if len(of_kind) == 1 else []
 
 
 def still_exposed(

@@ -220,11 +220,15 @@ class FindDevicesTool(llm.Tool):
     def effects(
         self, hass: HomeAssistant, args: dict[str, Any], llm_context: llm.LLMContext
     ) -> list[Effect]:
-        """Reads of the devices it finds."""
-        return [
-            Effect(d.entity_id, READ)
-            for d in self.found(hass, args, llm_context)[:MAX_RESULTS]
-        ]
+        """Reads of the devices it finds: those of the very name, when there are any.
+
+        The model also reads the close matches; the answer from the results
+        (tools/answers.py) speaks of the device that was asked about.
+        """
+        found = self.found(hass, args, llm_context)
+        if (name := args.get("name")) and (exact := named_devices(found, str(name))):
+            found = exact
+        return [Effect(d.entity_id, READ) for d in found[:MAX_RESULTS]]
 
     async def async_call(
         self,

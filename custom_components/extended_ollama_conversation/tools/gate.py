@@ -69,6 +69,8 @@ class CallGate:
         self.settings = settings
         self._tools = {tool.name: tool for tool in api.tools}
         self.records: list[CallRecord] = []
+        # The entities that successful read-only calls read, in order.
+        self.reads: list[str] = []
         # Calls of the turn, whatever became of them: after any, the words are checked.
         self.calls = 0
         self._pending_effects: list[Effect] = []
@@ -147,6 +149,10 @@ class CallGate:
             )
         else:
             async_audit(self.hass, call, Outcome.DONE, changed=changed)
+        if not resolution.changes_home and execution.error is None:
+            self.reads.extend(
+                e.entity_id for e in resolution.effects if not e.changes_home
+            )
         if resolution.changes_home:
             ok = execution.error is None and all(e.reached for e in execution.entities)
             speech = " ".join(e.speech for e in execution.entities)
@@ -165,6 +171,7 @@ class CallGate:
         return PendingAction(
             conversation_id=self.request.conversation_id,
             user_id=self.request.user_id,
+            device_id=self.request.device_id,
             effects=tuple(dict.fromkeys(self._pending_effects)),
             calls=tuple(self._pending_calls),
         )
@@ -195,6 +202,8 @@ async def async_turn_gate(
         is_admin=user is not None and user.is_admin,
         is_question=is_question(text, llm_context.language or "en"),
         conversation_id=chat_log.conversation_id,
+        device_id=llm_context.device_id,
+        text=text,
         # Only a conversation can ask back; an AI Task refuses what needs a yes.
         can_confirm=split_entity_id(agent_id)[0] == conversation.DOMAIN,
     )

@@ -124,6 +124,15 @@ class Request:
     is_question: bool
     conversation_id: str
     can_confirm: bool = True
+    # A voice satellite or another device in the home: Home Assistant gives its
+    # requests no user, yet a person is speaking to it and can answer a question.
+    device_id: str | None = None
+    text: str = ""
+
+    @property
+    def from_person(self) -> bool:
+        """A user asked, or someone at a device in the home did."""
+        return self.user_id is not None or self.device_id is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,15 +194,17 @@ def decide(
         for effect in resolution.effects
     ):
         return ALLOW
-    if request.user_id is None and not settings.allow_risky_without_user:
+    if not request.from_person:
+        if settings.allow_risky_without_user:
+            return ALLOW
         return Decision(
             Verdict.REFUSE,
             Reason.NEEDS_PERSON,
             "This action needs a person to ask for it, and this request has no "
             "user. Tell the user that it needs a person; do not try again.",
         )
-    if request.user_id is None or not request.can_confirm:
-        return ALLOW if request.user_id is None else _cannot_confirm()
+    if not request.can_confirm:
+        return _cannot_confirm()
     return Decision(Verdict.CONFIRM, Reason.RISKY)
 
 
