@@ -37,8 +37,11 @@ from custom_components.extended_ollama_conversation.tools.memory_tools import (
     FORGET_MEMORY,
     SAVE_MEMORY,
 )
+from custom_components.extended_ollama_conversation.warmup import (
+    async_prefix_request,
+)
 
-from .conftest import AGENT_OPTIONS
+from .conftest import AGENT_ID, AGENT_OPTIONS
 from .helpers import messages_of, say, speech, tool_call
 from .ollama_stub import OllamaStub, Reply
 
@@ -459,3 +462,44 @@ def test_relevance_by_shared_words(agent_options: dict[str, Any]) -> None:
     assert matching(entries, "the bins") == entries[1:]
     assert matching(entries, "everything") == entries
     assert matching(entries, "the dentist") == []
+
+
+@compact
+async def test_a_call_written_as_text_is_run(
+    hass: HomeAssistant,
+    agent_options: dict[str, Any],
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    hass_admin_user: User,
+) -> None:
+    """A small model writes the call as JSON text: it is run, never read aloud."""
+    ollama_stub.reply(
+        Reply(content=json.dumps({"name": SAVE_MEMORY, "arguments": {"fact": FACT}})),
+        "Noted.",
+    )
+    result = await say(
+        hass, "Remember that the cleaner comes on Tuesdays", hass_admin_user
+    )
+    assert speech(result) == "Noted."
+    assert [e["text"] for e in await listed(hass)] == [FACT]
+
+
+@compact
+async def test_the_warm_up_prefix_offers_the_memory_tools(
+    hass: HomeAssistant,
+    agent_options: dict[str, Any],
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    hass_admin_user: User,
+) -> None:
+    """The warmed prefix has the same tools as a turn, so the cache is reused."""
+    subentry = next(
+        s for s in agent_entry.subentries.values() if s.subentry_type == "conversation"
+    )
+    prefix = await async_prefix_request(hass, agent_entry, subentry, AGENT_ID)
+    ollama_stub.reply("Hello.")
+    await say(hass, "hello there", hass_admin_user)
+    assert prefix["tools"] == chat_bodies(ollama_stub)[-1]["tools"]
+    assert {SAVE_MEMORY, FORGET_MEMORY} <= {
+        t["function"]["name"] for t in prefix["tools"]
+    }
