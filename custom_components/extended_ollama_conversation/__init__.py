@@ -26,6 +26,7 @@ from homeassistant.helpers.typing import ConfigType
 from .client import InvalidAuth, OllamaClient, OllamaError, display_host
 from .const import DEFAULT_TIMEOUT, DEFAULT_VERIFY_SSL, DOMAIN
 from .context import device_index
+from .memory_services import async_setup_memory
 from .prompt_fit import NUM_CTX_ISSUE_PREFIX
 from .runtime import OllamaConfigEntry, OllamaRuntimeData
 from .tools.home_api import CompactHomeAPI
@@ -49,10 +50,12 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's LLM API; everything else happens per config entry.
 
     The device index starts listening now, so that it knows what changed recently by
-    the first request; it reads the registries only when first used.
+    the first request; it reads the registries only when first used. The memory is
+    loaded and its services registered.
     """
     llm.async_register_api(hass, CompactHomeAPI(hass))
     device_index(hass)
+    await async_setup_memory(hass)
     return True
 
 

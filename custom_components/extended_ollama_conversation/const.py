@@ -101,3 +101,21 @@ DEFAULT_RATE_PER_MINUTE: Final = 20
 DEFAULT_RATE_PER_USER_HOUR: Final = 60
 # The audit event fired for every tool call the policy judged.
 EVENT_TOOL_CALL: Final = f"{DOMAIN}_tool_call"
+
+# --- memory ---
+# Agent options (memory.py): offer the memory tools, the bounds of each user's memory,
+# and whether requests without a user (automations) may read and write it.
+CONF_MEMORY: Final = "memory"
+CONF_MEMORY_MAX_ENTRIES: Final = "memory_max_entries"
+CONF_MEMORY_MAX_CHARS: Final = "memory_max_chars"
+CONF_MEMORY_WITHOUT_USER: Final = "memory_without_user"
+DEFAULT_MEMORY: Final = True
+DEFAULT_MEMORY_MAX_ENTRIES: Final = 50  # per user
+DEFAULT_MEMORY_MAX_CHARS: Final = 2000  # per user, all entries together
+DEFAULT_MEMORY_WITHOUT_USER: Final = False
+MEMORY_MAX_ENTRY_CHARS: Final = 300  # one fact
+MEMORY_PROMPT_ENTRIES: Final = 10  # entries put into one prompt at most
+MEMORY_SAVE_DELAY: Final = 10  # seconds
+MEMORY_STORAGE_VERSION: Final = 1
+SERVICE_MEMORY_LIST: Final = "memory_list"
+SERVICE_MEMORY_FORGET: Final = "memory_forget"

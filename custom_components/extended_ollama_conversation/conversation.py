@@ -33,9 +33,11 @@ from .const import (
 from .context import HomeContext, area_of_requester, build_context, device_index
 from .entity import OllamaLLMEntity, add_subentry_entities
 from .local_first import async_handle_locally
+from .memory import memory_prompt
 from .runtime import OllamaConfigEntry
 from .tools.home_api import FIND_DEVICES
 from .tools.limits import RateLimiter
+from .tools.memory_tools import add_memory_tools
 from .tools.user_tool_kinds import add_user_tools
 
 _LOGGER = logging.getLogger(__name__)
@@ -134,11 +136,13 @@ class OllamaConversationEntity(conversation.ConversationEntity, OllamaLLMEntity)
             )
         except conversation.ConverseError as err:
             return err.as_conversation_result()
+        add_memory_tools(chat_log.llm_api, options)
         add_user_tools(chat_log.llm_api, options.get(CONF_USER_TOOLS))
         try:
             await self._async_run_turn(
                 chat_log,
                 home_context=await self._async_home_context(user_input, chat_log),
+                memory=memory_prompt(self.hass, options, user_id, user_input.text),
             )
         except OllamaError as err:
             return self._failed(user_input, chat_log, err)

@@ -64,6 +64,7 @@ class OllamaLLMEntity(Entity):
         chat_log: conversation.ChatLog,
         output_format: dict[str, Any] | None = None,
         home_context: HomeContext | None = None,
+        memory: str = "",
     ) -> None:
         """Answer the chat log with this agent's model and options."""
         runner = TurnRunner(
@@ -73,5 +74,6 @@ class OllamaLLMEntity(Entity):
             self.entity_id,
             AgentSettings.from_options(self.options),
             home_context=home_context,
+            memory=memory,
         )
         await runner.async_run(output_format)

@@ -80,6 +80,7 @@ from .const import (
     NON_ADMIN_ACCESS_CHOICES,
     SUBENTRY_CONVERSATION,
 )
+from .memory_services import memory_fields
 from .runtime import OllamaConfigEntry
 from .tools.user_tools import UserToolsError, parse_user_tools
 
@@ -244,6 +245,7 @@ def agent_schema(
                 SelectSelectorConfig(options=choices, mode=SelectSelectorMode.DROPDOWN)
             )
         fields |= _user_tools_field(options)
+        fields |= memory_fields(options)  # --- memory (memory_services.py) ---
     return vol.Schema(fields)
 
 

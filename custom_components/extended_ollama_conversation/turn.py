@@ -40,6 +40,7 @@ from .const import (
     SAMPLING_OPTIONS,
 )
 from .context import HomeContext, device_index
+from .memory import with_memory
 from .messages import Message, async_chat_message, async_chat_messages
 from .prompt_fit import FitLimits, PromptFitter
 from .runtime import OllamaRuntimeData
@@ -131,9 +132,11 @@ class TurnRunner:
         settings: AgentSettings,
         *,
         home_context: HomeContext | None = None,
+        memory: str = "",
     ) -> None:
-        """Hold what every round needs."""
+        """Hold what every round needs; `memory`: its lines for this request's tail."""
         self.hass = hass
+        self.memory = memory
         self.runtime = runtime
         self.chat_log = chat_log
         self.agent_id = agent_id
@@ -160,6 +163,7 @@ class TurnRunner:
             else None
         )
         history = await async_chat_messages(self.hass, self.chat_log.content)
+        history = with_memory(history, self.memory)
         rounds = 0
         while rounds < self.settings.max_tool_iterations:
             marks = (len(gate.records), len(gate.reads)) if gate else (0, 0)

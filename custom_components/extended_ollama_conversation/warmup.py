@@ -46,6 +46,7 @@ from .const import (
 from .context import HomeContext, build_context, device_index
 from .runtime import OllamaConfigEntry
 from .tools.home_api import FIND_DEVICES
+from .tools.memory_tools import add_memory_tools
 from .turn import AgentSettings, TurnRunner
 
 _LOGGER = logging.getLogger(__name__)
@@ -170,6 +171,7 @@ async def async_prefix_request(
         options.get(CONF_PROMPT),
         None,
     )
+    add_memory_tools(chat_log.llm_api, options)
     runner = TurnRunner(
         hass,
         entry.runtime_data,

@@ -31,8 +31,10 @@ TYPES: dict[str, Any] = {
 DEFAULT_TIMEOUT = 10
 MAX_TIMEOUT = 60
 MAX_RESPONSE_BYTES = 16384
-# The compact API's own tools.
-RESERVED_NAMES = frozenset({"control", "get_state", "history"})
+# The compact API's own tools, and the memory's.
+RESERVED_NAMES = frozenset(
+    {"control", "get_state", "history", "save_memory", "forget_memory"}
+)
 # Targets other than entities could reach devices that are not exposed.
 _FORBIDDEN_TARGETS = ("area_id", "device_id", "floor_id", "label_id")
 
