@@ -97,3 +97,20 @@ DEFAULT_RATE_PER_MINUTE: Final = 20
 DEFAULT_RATE_PER_USER_HOUR: Final = 60
 # The audit event fired for every tool call the policy judged.
 EVENT_TOOL_CALL: Final = f"{DOMAIN}_tool_call"
+
+# --- generate service ---
+# extended_ollama_conversation.generate (services.py): one tool-less request.
+SERVICE_GENERATE: Final = "generate"
+ATTR_PROMPT: Final = "prompt"
+ATTR_INSTRUCTIONS: Final = "instructions"
+ATTR_AGENT: Final = "agent"
+ATTR_MODEL: Final = "model"
+ATTR_CONFIG_ENTRY: Final = "config_entry"
+ATTR_INCLUDE_HOME_CONTEXT: Final = "include_home_context"
+ATTR_STRUCTURE: Final = "structure"
+ATTR_IMAGES: Final = "images"
+ATTR_TIMEOUT: Final = "timeout"
+# The system prompt when only the home's description is asked for.
+GENERATE_HOME_INSTRUCTIONS: Final = (
+    "Answer using the description of the home below. Be brief."
+)
