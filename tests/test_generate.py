@@ -113,12 +113,34 @@ async def test_model_on_the_only_server(
     assert last_chat(ollama_stub)["model"] == "llama3.2:1b"
 
 
+async def test_model_replaces_the_agents_model(
+    hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
+) -> None:
+    """Agent and model together: the agent's options with another model."""
+    ollama_stub.add_model("llama3.2:1b")
+    ollama_stub.reply("Hi.")
+    response = await generate(hass, prompt="Hi", agent=AGENT_ID, model="llama3.2:1b")
+    assert response["model"] == "llama3.2:1b"
+    assert last_chat(ollama_stub)["options"]["num_ctx"] == AGENT_OPTIONS["num_ctx"]
+
+
 async def test_without_agent_or_model_the_only_agent_answers(
     hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
 ) -> None:
     """A server entry with one conversation agent needs neither field."""
     ollama_stub.reply("Yes.")
     assert (await generate(hass, prompt="Ready?"))["model"] == "qwen2.5:3b"
+
+
+async def test_server_without_agent_needs_a_model(
+    hass: HomeAssistant, ollama_stub: OllamaStub, config_entry: MockConfigEntry
+) -> None:
+    """A server entry with no agent cannot guess a model: the call says what to give."""
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    with pytest.raises(ServiceValidationError, match="Choose an agent, or a model"):
+        await generate(hass, prompt="Hello")
+    ollama_stub.reply("Hello!")
+    assert (await generate(hass, prompt="Hello", model="qwen2.5:3b"))["text"]
 
 
 async def test_missing_model_is_a_clear_error(
@@ -213,6 +235,16 @@ async def test_structured_answer_that_does_not_fit(
     ollama_stub.reply(answer)
     with pytest.raises(HomeAssistantError, match=message):
         await generate(hass, prompt="Pick a scene", structure=SCENES)
+
+
+async def test_structure_that_is_not_a_schema_is_invalid_input(
+    hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
+) -> None:
+    """A type no answer could have is refused before the model is asked."""
+    structure = {"type": "object", "properties": {"scene": {"type": "text"}}}
+    with pytest.raises(ServiceValidationError, match="unknown type 'text'"):
+        await generate(hass, prompt="Pick a scene", structure=structure)
+    assert ollama_stub.requests_to("/api/chat") == []
 
 
 async def test_allowed_image_file_is_sent(

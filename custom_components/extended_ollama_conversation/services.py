@@ -9,6 +9,7 @@ holds only entities exposed to the conversation assistant.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ from homeassistant.helpers import (
     service,
     template as template_helper,
 )
+import ollama
 import probatio as vol
 
 from .client import ModelInfo, OllamaClient, OllamaError
@@ -55,7 +57,13 @@ from .generate_images import async_images
 from .messages import Message
 from .prompt_fit import with_home_context
 from .runtime import OllamaConfigEntry
-from .structured import SchemaMismatch, mismatch_error, parse_json, validate
+from .structured import (
+    SchemaMismatch,
+    check_schema,
+    mismatch_error,
+    parse_json,
+    validate,
+)
 from .thinking import ThinkingFilter
 from .turn import AgentSettings
 
@@ -101,6 +109,11 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
 async def async_generate(hass: HomeAssistant, data: dict[str, Any]) -> ServiceResponse:
     """Send one tool-less request and return its answer and token counts."""
+    if (structure := data.get(ATTR_STRUCTURE)) is not None:
+        try:
+            check_schema(structure)
+        except SchemaMismatch as err:
+            raise _invalid("invalid_structure", error=str(err)) from err
     target = _target(hass, data)
     model = target.settings.model
     client = target.entry.runtime_data.client
@@ -120,7 +133,7 @@ async def async_generate(hass: HomeAssistant, data: dict[str, Any]) -> ServiceRe
         request["think"] = target.settings.think
     text, counts = await _async_answer(target, request, data.get(ATTR_TIMEOUT))
     response: dict[str, Any] = {"model": model, **counts}
-    if (structure := data.get(ATTR_STRUCTURE)) is None:
+    if structure is None:
         return {"text": text, **response}
     return {"data": _structured(structure, text), **response}
 
@@ -212,28 +225,35 @@ async def _async_answer(
     """Stream the answer within the call's timeout; return it and Ollama's counts."""
     runtime = target.entry.runtime_data
     runtime.usage.requests += 1
-    thoughts = ThinkingFilter()
-    said: list[str] = []
-    counts = {"prompt_tokens": 0, "generated_tokens": 0}
     try:
+        # A timeout or failure is raised inside the stream, which closes it.
         async with asyncio.timeout(seconds):
-            async for part in runtime.client.chat(**request):
-                said.append(
-                    thoughts.split(part.message.content, done=bool(part.done))[0]
-                )
-                if part.done:
-                    counts["prompt_tokens"] = part.prompt_eval_count or 0
-                    counts["generated_tokens"] = part.eval_count or 0
+            text, counts = await _async_collect(runtime.client.chat(**request))
     except TimeoutError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="generate_timeout",
-            translation_placeholders={"seconds": f"{seconds:g}"},
+            translation_placeholders={"seconds": f"{seconds or 0:g}"},
         ) from err
     except OllamaError as err:
         raise HomeAssistantError(err.speech) from err
     runtime.usage.prompt_tokens += counts["prompt_tokens"]
     runtime.usage.generated_tokens += counts["generated_tokens"]
+    return text, counts
+
+
+async def _async_collect(
+    stream: AsyncIterator[ollama.ChatResponse],
+) -> tuple[str, dict[str, int]]:
+    """The streamed answer without its thinking, and the last line's counts."""
+    thoughts = ThinkingFilter()
+    said: list[str] = []
+    counts = {"prompt_tokens": 0, "generated_tokens": 0}
+    async for part in stream:
+        said.append(thoughts.split(part.message.content, done=bool(part.done))[0])
+        if part.done:
+            counts["prompt_tokens"] = part.prompt_eval_count or 0
+            counts["generated_tokens"] = part.eval_count or 0
     return "".join(said).strip(), counts
 
 

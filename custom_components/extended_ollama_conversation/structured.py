@@ -70,6 +70,20 @@ def validate(schema: Mapping[str, Any], value: Any, where: str = "answer") -> No
             validate(items, item, f"{where}[{index}]")
 
 
+def check_schema(schema: Any, where: str = "structure") -> None:
+    """Raise SchemaMismatch for a schema whose types could never be met."""
+    if not isinstance(schema, dict):
+        raise SchemaMismatch(f"{where} should be an object")
+    expected = schema.get("type", [])
+    for name in [expected] if isinstance(expected, str) else expected:
+        if name not in _TYPES:
+            raise SchemaMismatch(f"{where} has an unknown type {name!r}")
+    for key, sub in (schema.get("properties") or {}).items():
+        check_schema(sub, f"{where}.{key}")
+    if "items" in schema:
+        check_schema(schema["items"], f"{where}[]")
+
+
 def _validate_object(
     schema: Mapping[str, Any], value: dict[str, Any], where: str
 ) -> None:
