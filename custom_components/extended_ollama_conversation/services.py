@@ -120,22 +120,33 @@ async def async_generate(hass: HomeAssistant, data: dict[str, Any]) -> ServiceRe
     info = await _model_info(client, model)
     if data[ATTR_IMAGES] and "vision" not in info.capabilities:
         raise _invalid("no_vision", model=model)
-    request = {
-        "model": model,
-        "messages": await _messages(hass, target, data),
-        "options": {"num_ctx": target.settings.num_ctx, **target.settings.sampling},
-        "keep_alive": -1
-        if target.settings.keep_alive < 0
-        else f"{target.settings.keep_alive}s",
-        "format": data.get(ATTR_STRUCTURE),
-    }
-    if "thinking" in info.capabilities:
-        request["think"] = target.settings.think
+    messages = await _messages(hass, target, data)
+    request = _request(target.settings, info, messages, structure)
     text, counts = await _async_answer(target, request, data.get(ATTR_TIMEOUT))
     response: dict[str, Any] = {"model": model, **counts}
     if structure is None:
         return {"text": text, **response}
     return {"data": _structured(structure, text), **response}
+
+
+def _request(
+    settings: AgentSettings,
+    info: ModelInfo,
+    messages: list[Message],
+    structure: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The /api/chat request: the agent's options, no tools, the schema as format."""
+    request: dict[str, Any] = {
+        "model": settings.model,
+        "messages": messages,
+        "options": {"num_ctx": settings.num_ctx, **settings.sampling},
+        # -1 must be sent as a number; any other value as a duration.
+        "keep_alive": -1 if settings.keep_alive < 0 else f"{settings.keep_alive}s",
+        "format": structure,
+    }
+    if "thinking" in info.capabilities:
+        request["think"] = settings.think
+    return request
 
 
 def _target(hass: HomeAssistant, data: dict[str, Any]) -> Target:
