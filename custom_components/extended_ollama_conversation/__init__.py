@@ -29,6 +29,7 @@ from .context import device_index
 from .memory_services import async_setup_memory
 from .prompt_fit import NUM_CTX_ISSUE_PREFIX
 from .runtime import OllamaConfigEntry, OllamaRuntimeData
+from .services import async_setup_services
 from .tools.home_api import CompactHomeAPI
 from .warmup import PromptWarmer
 
@@ -47,7 +48,7 @@ def client_from_config(data: Mapping[str, Any]) -> OllamaClient:
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the integration's LLM API; everything else happens per config entry.
+    """Register the LLM API and the generate service; the rest happens per entry.
 
     The device index starts listening now, so that it knows what changed recently by
     the first request; it reads the registries only when first used. The memory is
@@ -56,6 +57,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     llm.async_register_api(hass, CompactHomeAPI(hass))
     device_index(hass)
     await async_setup_memory(hass)
+    async_setup_services(hass)
     return True
 
 

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import logging
-
 from homeassistant.components import ai_task, conversation
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import llm
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.util.json import JsonValueType, json_loads
+from homeassistant.util.json import JsonValueType
 import probatio as vol
 
 from .client import ModelInfo, OllamaError
 from .const import DOMAIN, SUBENTRY_AI_TASK
 from .entity import OllamaLLMEntity, add_subentry_entities
 from .runtime import OllamaConfigEntry
+from .structured import mismatch_error, parse_json
 from .turn import AgentSettings
-
-_LOGGER = logging.getLogger(__name__)
 
 
 async def async_setup_entry(
@@ -88,19 +85,9 @@ class OllamaTaskEntity(ai_task.AITaskEntity, OllamaLLMEntity):
 
 def _structured(structure: vol.Schema, text: str) -> JsonValueType:
     """Parse the model's JSON answer and check it against the requested structure."""
-    try:
-        data = json_loads(text)
-    except ValueError as err:
-        _LOGGER.warning("The model's answer is not JSON: %.200s", text)
-        raise HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="not_json"
-        ) from err
+    data = parse_json(text)
     try:
         structure(data)
     except vol.Invalid as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="structure_mismatch",
-            translation_placeholders={"error": str(err)},
-        ) from err
+        raise mismatch_error(err) from err
     return data

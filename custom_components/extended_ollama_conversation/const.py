@@ -119,3 +119,20 @@ MEMORY_SAVE_DELAY: Final = 10  # seconds
 MEMORY_STORAGE_VERSION: Final = 1
 SERVICE_MEMORY_LIST: Final = "memory_list"
 SERVICE_MEMORY_FORGET: Final = "memory_forget"
+
+# --- generate service ---
+# extended_ollama_conversation.generate (services.py): one tool-less request.
+SERVICE_GENERATE: Final = "generate"
+ATTR_PROMPT: Final = "prompt"
+ATTR_INSTRUCTIONS: Final = "instructions"
+ATTR_AGENT: Final = "agent"
+ATTR_MODEL: Final = "model"
+ATTR_CONFIG_ENTRY: Final = "config_entry"
+ATTR_INCLUDE_HOME_CONTEXT: Final = "include_home_context"
+ATTR_STRUCTURE: Final = "structure"
+ATTR_IMAGES: Final = "images"
+ATTR_TIMEOUT: Final = "timeout"
+# The system prompt when only the home's description is asked for.
+GENERATE_HOME_INSTRUCTIONS: Final = (
+    "Answer using the description of the home below. Be brief."
+)
