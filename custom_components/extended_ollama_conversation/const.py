@@ -97,3 +97,18 @@ DEFAULT_RATE_PER_MINUTE: Final = 20
 DEFAULT_RATE_PER_USER_HOUR: Final = 60
 # The audit event fired for every tool call the policy judged.
 EVENT_TOOL_CALL: Final = f"{DOMAIN}_tool_call"
+
+# --- routing and fallback ---
+# Agent options (routing.py): a model on the agent's server per kind of request; all
+# optional, and with none the agent's own model answers every request.
+CONF_ROUTE_FAST: Final = "route_fast"
+CONF_ROUTE_GENERAL: Final = "route_general"
+CONF_ROUTE_CODE: Final = "route_code"
+CONF_ROUTE_CREATIVE: Final = "route_creative"
+# Agent options (fallback.py): another server entry of this integration that answers
+# when the agent's own server cannot be reached, and the model to use there (empty: the
+# model the turn would have used on the agent's own server).
+CONF_FALLBACK_ENTRY: Final = "fallback_entry"
+CONF_FALLBACK_MODEL: Final = "fallback_model"
+# Fired after every turn that went to a model: which model and server answered.
+EVENT_TURN: Final = f"{DOMAIN}_turn"
