@@ -78,6 +78,7 @@ from .const import (
     NON_ADMIN_ACCESS_CHOICES,
     SUBENTRY_CONVERSATION,
 )
+from .routing_form import routing_fields
 from .runtime import OllamaConfigEntry
 from .tools.user_tools import UserToolsError, parse_user_tools
 
@@ -361,6 +362,10 @@ class AgentSubentryFlow(ConfigSubentryFlow):
                 ],
                 is_new=self._is_new,
             )
+            if self._subentry_type == SUBENTRY_CONVERSATION:
+                entry_id, models = self._get_entry().entry_id, _model_options(infos)
+                fields = routing_fields(self.hass, entry_id, options, models)
+                schema = schema.extend(fields)  # model routing, fallback server
             return self.async_show_form(
                 step_id="set_options",
                 data_schema=schema,
