@@ -247,3 +247,24 @@ async def test_the_agent_form_offers_the_other_servers(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_ROUTE_FAST] == "fast:1b"
     assert result["data"][CONF_FALLBACK_ENTRY] == fallback_entry.entry_id
+
+
+async def test_routing_on_a_primary_that_is_down(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    fallback_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+) -> None:
+    """The fast model cannot be asked: the turn goes to the fallback at once."""
+    subentry = next(
+        s for s in agent_entry.subentries.values() if s.subentry_type == "conversation"
+    )
+    hass.config_entries.async_update_subentry(
+        agent_entry, subentry, data={**subentry.data, CONF_ROUTE_FAST: "fast:1b"}
+    )
+    await hass.async_block_till_done()
+    await ollama_stub.stop()
+    fallback_stub.reply("Good morning to you too.")
+    assert speech(await ask(hass, "good morning")) == "Good morning to you too."
+    [request] = fallback_stub.requests_to("/api/chat")
+    assert request.body["model"] == AGENT_OPTIONS["model"]

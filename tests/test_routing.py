@@ -34,6 +34,7 @@ from custom_components.extended_ollama_conversation.routing import (
 from .conftest import AGENT_ID, AGENT_OPTIONS
 from .helpers import ask, speech
 from .ollama_stub import Fault, OllamaStub
+from .test_warmup import WARM, set_up, warm_ups
 
 DEFAULT = AGENT_OPTIONS[CONF_MODEL]
 ROUTES = {
@@ -253,3 +254,12 @@ async def test_without_routes_nothing_changes(
     assert [e.data["kind"] for e in events] == [None] * 3
     assert events[-1].data["fell_back"] is False
     assert events[-1].data["rounds"] == 1
+
+
+async def test_the_warm_up_warms_the_fast_model(
+    hass: HomeAssistant, ollama_stub: OllamaStub, home: None
+) -> None:
+    """With a fast model, its prompt cache is the one filled; the others are not."""
+    _install_routes(ollama_stub)
+    await set_up(hass, ollama_stub, {**WARM, **ROUTES})
+    assert [r.body["model"] for r in warm_ups(ollama_stub)] == ["fast:1b"]
