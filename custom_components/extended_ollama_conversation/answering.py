@@ -95,7 +95,7 @@ class TurnAnswer:
                 fallback := fallback_entry(self.hass, self.options, self.entry)
             ) is None:
                 raise
-            note_unreached(self.hass, self.agent_id, self.entry, fallback, err)
+            note_unreached(self.hass, self.agent_id, fallback, err)
             self.answered_on, self.fell_back = fallback, True
             model = self.options.get(CONF_FALLBACK_MODEL) or self.route.model
             try:

@@ -59,7 +59,6 @@ def fallback_entry(
 def note_unreached(
     hass: HomeAssistant,
     agent_id: str,
-    own: OllamaConfigEntry,
     fallback: OllamaConfigEntry,
     err: OllamaError,
 ) -> None:
