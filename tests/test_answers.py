@@ -13,7 +13,11 @@ from homeassistant.auth.models import User
 from homeassistant.components import conversation
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import Context, HomeAssistant, State
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import (
+    area_registry as ar,
+    device_registry as dr,
+    entity_registry as er,
+)
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -256,3 +260,25 @@ def test_states_as_a_person_says_them(
 ) -> None:
     """The words of each kind's state, with the value that matters for it."""
     assert spoken_state(hass, State(entity_id, value, attributes)) == said
+
+
+async def test_a_device_read_in_another_room_goes_back_to_the_model(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    area_registry: ar.AreaRegistry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """The bedroom asked about, the kitchen's light read: the model reads again."""
+    for entity_id, area in (
+        ("light.kitchen_lights", "Kitchen"),
+        ("light.bed_light", "Bedroom"),
+    ):
+        area_id = area_registry.async_get_or_create(area).id
+        device_id = entity_registry.async_get(entity_id).device_id
+        dr.async_get(hass).async_update_device(device_id, area_id=area_id)
+    await hass.async_block_till_done()
+    ollama_stub.reply(read(name="Kitchen Lights"), read(name="Bed Light"))
+    result = await say(hass, "is the light in the bedroom on?")
+    assert model_requests(ollama_stub) == 2
+    assert speech(result) == "The bed light is off."

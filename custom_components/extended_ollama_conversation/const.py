@@ -136,3 +136,18 @@ ATTR_TIMEOUT: Final = "timeout"
 GENERATE_HOME_INSTRUCTIONS: Final = (
     "Answer using the description of the home below. Be brief."
 )
+
+# --- routing and fallback ---
+# Agent options (routing.py): a model on the agent's server per kind of request; all
+# optional, and with none the agent's own model answers every request.
+CONF_ROUTE_FAST: Final = "route_fast"
+CONF_ROUTE_GENERAL: Final = "route_general"
+CONF_ROUTE_CODE: Final = "route_code"
+CONF_ROUTE_CREATIVE: Final = "route_creative"
+# Agent options (fallback.py): another server entry of this integration that answers
+# when the agent's own server cannot be reached, and the model to use there (empty: the
+# model the turn would have used on the agent's own server).
+CONF_FALLBACK_ENTRY: Final = "fallback_entry"
+CONF_FALLBACK_MODEL: Final = "fallback_model"
+# Fired after every turn that went to a model: which model and server answered.
+EVENT_TURN: Final = f"{DOMAIN}_turn"

@@ -14,6 +14,7 @@ from homeassistant.helpers import intent
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util.hass_dict import HassKey
 
+from .answering import TurnAnswer
 from .client import InvalidAuth, ModelNotFound, OllamaError
 from .confirmation import async_answer_pending
 from .const import (
@@ -32,7 +33,7 @@ from .const import (
 )
 from .context import HomeContext, area_of_requester, build_context, device_index
 from .entity import OllamaLLMEntity, add_subentry_entities
-from .local_first import async_handle_locally
+from .local_first import LocalAttempt, async_handle_locally
 from .memory import memory_prompt
 from .runtime import OllamaConfigEntry
 from .tools.home_api import FIND_DEVICES
@@ -114,8 +115,9 @@ class OllamaConversationEntity(conversation.ConversationEntity, OllamaLLMEntity)
             )
         ) is not None:
             return self._say(user_input, chat_log, answer)
+        local = LocalAttempt()
         if options.get(CONF_PREFER_LOCAL, DEFAULT_PREFER_LOCAL) and (
-            result := await async_handle_locally(self.hass, user_input, chat_log)
+            result := await async_handle_locally(self.hass, user_input, chat_log, local)
         ):
             usage.local_turns += 1
             return result
@@ -139,11 +141,15 @@ class OllamaConversationEntity(conversation.ConversationEntity, OllamaLLMEntity)
         add_memory_tools(chat_log.llm_api, options)
         add_user_tools(chat_log.llm_api, options.get(CONF_USER_TOOLS))
         try:
-            await self._async_run_turn(
+            await TurnAnswer(
+                self.hass,
+                self.entry,
+                self.entity_id,
+                options,
                 chat_log,
                 home_context=await self._async_home_context(user_input, chat_log),
                 memory=memory_prompt(self.hass, options, user_id, user_input.text),
-            )
+            ).async_answer(user_input, recognized=local.recognized)
         except OllamaError as err:
             return self._failed(user_input, chat_log, err)
         last = chat_log.content[-1]

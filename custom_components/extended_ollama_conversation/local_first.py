@@ -9,6 +9,7 @@ door or gate are left to the model's path, where confirmation rules guard them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import logging
 
 from hassil.recognize import RecognizeResult
@@ -41,10 +42,19 @@ _READ_ONLY_INTENTS = frozenset(
 )
 
 
+@dataclass(slots=True)
+class LocalAttempt:
+    """What the matcher made of a request it left to the model (routing reads it)."""
+
+    # The matcher recognised a sentence about the home, but did not answer it.
+    recognized: bool = False
+
+
 async def async_handle_locally(
     hass: HomeAssistant,
     user_input: conversation.ConversationInput,
     chat_log: conversation.ChatLog,
+    attempt: LocalAttempt | None = None,
 ) -> conversation.ConversationResult | None:
     """Answer from Home Assistant's own matcher, or return None to ask the model."""
     response: intent.IntentResponse | None
@@ -55,7 +65,9 @@ async def async_handle_locally(
         response = intent.IntentResponse(language=user_input.language)
         response.async_set_speech(trigger_speech)
     else:
-        response = await _async_try_intents(hass, user_input, chat_log)
+        response = await _async_try_intents(
+            hass, user_input, chat_log, attempt or LocalAttempt()
+        )
         if response is None:
             return None
     speech: str = response.speech.get("plain", {}).get("speech", "")
@@ -74,6 +86,7 @@ async def _async_try_intents(
     hass: HomeAssistant,
     user_input: conversation.ConversationInput,
     chat_log: conversation.ChatLog,
+    seen: LocalAttempt,
 ) -> intent.IntentResponse | None:
     """Run the matcher on a scratch log; keep its attempt only when it succeeded.
 
@@ -83,14 +96,16 @@ async def _async_try_intents(
     """
     attempt = conversation.ChatLog(hass, chat_log.conversation_id)
     question = is_question(user_input.text, user_input.language)
+
+    def leave_to_model(result: RecognizeResult) -> bool:
+        seen.recognized = True
+        # A question the matcher reads as a command is a misreading (see above).
+        if question and result.intent.name not in _READ_ONLY_INTENTS:
+            return True
+        return _leave_to_model(hass, result)
+
     response = await conversation.async_handle_intents(
-        hass,
-        user_input,
-        attempt,
-        intent_filter=lambda result: (
-            (question and result.intent.name not in _READ_ONLY_INTENTS)
-            or _leave_to_model(hass, result)
-        ),
+        hass, user_input, attempt, intent_filter=leave_to_model
     )
     if response is None or response.response_type is intent.IntentResponseType.ERROR:
         if response is not None or len(attempt.content) > 1:

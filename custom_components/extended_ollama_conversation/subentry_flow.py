@@ -81,6 +81,7 @@ from .const import (
     SUBENTRY_CONVERSATION,
 )
 from .memory_services import memory_fields
+from .routing_form import routing_fields
 from .runtime import OllamaConfigEntry
 from .tools.user_tools import UserToolsError, parse_user_tools
 
@@ -367,6 +368,10 @@ class AgentSubentryFlow(ConfigSubentryFlow):
                 ],
                 is_new=self._is_new,
             )
+            if self._subentry_type == SUBENTRY_CONVERSATION:
+                entry_id, models = self._get_entry().entry_id, _model_options(infos)
+                fields = routing_fields(self.hass, entry_id, options, models)
+                schema = schema.extend(fields)  # model routing, fallback server
             return self.async_show_form(
                 step_id="set_options",
                 data_schema=schema,

@@ -18,6 +18,7 @@ from homeassistant.const import CONF_MODEL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir, llm
 
+from .answer_mark import AnswerMark
 from .client import ModelInfo, ToolsNotSupported
 from .const import (
     ANSWER_RESERVE_TOKENS,
@@ -150,6 +151,7 @@ class TurnRunner:
             limits=settings.fit_limits,
             home_context=home_context,
         )
+        self.mark = AnswerMark(settings.model, runtime.client.url)
 
     async def async_run(self, output_format: dict[str, Any] | None = None) -> None:
         """Answer the chat log's last request, running tools for up to N rounds."""
@@ -217,7 +219,9 @@ class TurnRunner:
             return None
         records, reads = gate.records[marks[0] :], gate.reads[marks[1] :]
         if gate.request.is_question:
-            return None if records else reads_answer(self.hass, reads)
+            return (
+                None if records else reads_answer(self.hass, gate.request.text, reads)
+            )
         return command_answer(gate.request.text, gate.records, records)
 
     def _toolbox(self, info: ModelInfo) -> Toolbox | None:
@@ -247,13 +251,13 @@ class TurnRunner:
         request = self._request(messages, num_ctx, toolbox, info, output_format)
         self.runtime.usage.requests += 1
         stream = self.runtime.client.chat(**request)
+        deltas = self._deltas(
+            stream, toolbox, gate, messages, tools_chars, may_retry=may_retry
+        )
         return [
             item
             async for item in self.chat_log.async_add_delta_content_stream(
-                self.agent_id,
-                self._deltas(
-                    stream, toolbox, gate, messages, tools_chars, may_retry=may_retry
-                ),
+                self.agent_id, self.mark.tagged(deltas)
             )
         ]
 

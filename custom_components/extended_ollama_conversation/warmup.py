@@ -6,12 +6,14 @@ prefix once, in the background, with a one-token answer, lets the first real req
 read only its changing tail. It is sent after start-up, after an agent's options
 change and after the exposed devices change (debounced), and only when the prefix
 differs from the one last sent: a server that is down is tried again at the next
-change, never in a loop.
+change, never in a loop. An agent with model routing has its fast model warmed, the
+one device commands go to; its other models are not.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 import hashlib
 import json
 import logging
@@ -44,6 +46,7 @@ from .const import (
     WARM_UP_COOLDOWN,
 )
 from .context import HomeContext, build_context, device_index
+from .routing import warm_up_model
 from .runtime import OllamaConfigEntry
 from .tools.home_api import FIND_DEVICES
 from .tools.memory_tools import add_memory_tools
@@ -172,12 +175,13 @@ async def async_prefix_request(
         None,
     )
     add_memory_tools(chat_log.llm_api, options)
+    settings = AgentSettings.from_options(options)
     runner = TurnRunner(
         hass,
         entry.runtime_data,
         chat_log,
         agent_id,
-        AgentSettings.from_options(options),
+        replace(settings, model=warm_up_model(options, settings.model)),
         home_context=_directory(hass, entry, chat_log, options),
     )
     return await runner.async_prefix_request()

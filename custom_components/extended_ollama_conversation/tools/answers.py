@@ -19,6 +19,8 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant, State
 
+from ..context import device_index
+from ..context.devices import words_of
 from ..context.rendering import describe_state
 from .gate import CallRecord
 from .truthful import unsettled
@@ -28,7 +30,7 @@ from .wording import be, the
 MAX_SPOKEN_DEVICES = 4
 # A request with a second clause may need a second round of calls.
 _SECOND_CLAUSE = re.compile(
-    r"[,;]|\b(and|then|also|plus|after that|und|dann|et|puis|y|luego|en|dan|e|poi)\b",
+    r"\b(and|then|also|plus|after that|und|dann|et|puis|y|luego|en|dan|e|poi)\b",
     re.IGNORECASE,
 )
 _BINARY_WORDS = {
@@ -59,13 +61,33 @@ def command_answer(
     return " ".join(dict.fromkeys(record.speech for record in done))
 
 
-def reads_answer(hass: HomeAssistant, entity_ids: list[str]) -> str | None:
-    """The states of the few devices a question's reads found, one sentence each."""
+def reads_answer(hass: HomeAssistant, text: str, entity_ids: list[str]) -> str | None:
+    """The states of the few devices a question's reads found, one sentence each.
+
+    Not when the request names a room that none of them is in: the model read the
+    wrong device ("the bedroom" answered with the living room's sensor), and its next
+    round may read the right one.
+    """
     unique = list(dict.fromkeys(entity_ids))
     states = [state for e in unique if (state := hass.states.get(e)) is not None]
     if not states or len(unique) > MAX_SPOKEN_DEVICES:
         return None
+    if not _in_named_areas(hass, text, unique):
+        return None
     return " ".join(spoken_state(hass, state) for state in states)
+
+
+def _in_named_areas(hass: HomeAssistant, text: str, entity_ids: list[str]) -> bool:
+    """Whether the devices are in a room the request names (or it names none)."""
+    words = set(words_of(text))
+    devices = device_index(hass).devices()
+    named = {
+        d.area for d in devices if d.area and d.area_words and d.area_words <= words
+    }
+    if not named:
+        return True
+    areas = {d.area for d in devices if d.entity_id in entity_ids}
+    return bool(areas & named)
 
 
 def spoken_state(hass: HomeAssistant, state: State) -> str:

@@ -257,6 +257,15 @@ def is_question(text: str, language: str) -> bool:
     return _ASKS in verdicts or any(mark in text for mark in _QUESTION_MARKS)
 
 
+def is_command(text: str, language: str) -> bool:
+    """Whether any clause of the request commands (an imperative, perhaps led in)."""
+    rules = _rules_for(language)
+    return any(
+        _judge(words, joined, rules) == _COMMANDS
+        for words, joined in _clauses(text, rules)
+    )
+
+
 def _rules_for(language: str) -> _Rules:
     primary = language.replace("_", "-").partition("-")[0].strip().lower()
     return _RULES.get(primary, _ENGLISH)
