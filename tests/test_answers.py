@@ -282,3 +282,17 @@ async def test_a_device_read_in_another_room_goes_back_to_the_model(
     result = await say(hass, "is the light in the bedroom on?")
     assert model_requests(ollama_stub) == 2
     assert speech(result) == "The bed light is off."
+
+
+async def test_a_call_that_changed_nothing_goes_back_to_the_model(
+    hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
+) -> None:
+    """Off on a light that was off: maybe the wrong light, so the model reads it."""
+    assert hass.states.get("light.bed_light").state == "off"
+    ollama_stub.reply(
+        control("Bed Light", "turn_off"), control("Kitchen Lights", "turn_off")
+    )
+    result = await say(hass, "switch off the kitchen lights")
+    assert model_requests(ollama_stub) == 2
+    assert hass.states.get("light.kitchen_lights").state == "off"
+    assert speech(result) == "The kitchen lights are now off."

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+import logging
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 
 from .client import OllamaClient
+from .const import DOMAIN
 from .context_window import TokenEstimator
 from .semantic import SemanticRanker
+
+_LOGGER = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .warmup import PromptWarmer
@@ -47,6 +53,26 @@ class OllamaRuntimeData:
     raised_num_ctx: dict[str, int] = field(default_factory=dict)
     # Keeps the agents' prompt prefixes in Ollama's cache (set once the entry is up).
     warmer: PromptWarmer | None = None
+
+    def report_model_without_tools(self, hass: HomeAssistant, model: str) -> None:
+        """Warn once per model and raise a repair issue suggesting one with tools."""
+        if model in self.models_without_tools:
+            return
+        self.models_without_tools.add(model)
+        _LOGGER.warning(
+            "The model %s does not support tools: it can answer questions but cannot "
+            "control the home. Choose a model with tool support",
+            model,
+        )
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            f"model_without_tools_{model}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="model_without_tools",
+            translation_placeholders={"model": model},
+        )
 
 
 type OllamaConfigEntry = ConfigEntry[OllamaRuntimeData]

@@ -16,7 +16,7 @@ from typing import Any
 from homeassistant.components import conversation
 from homeassistant.const import CONF_MODEL
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir, llm
+from homeassistant.helpers import llm
 
 from .answer_mark import AnswerMark
 from .client import ModelInfo, ToolsNotSupported
@@ -37,7 +37,6 @@ from .const import (
     DEFAULT_MAX_TOOL_ITERATIONS,
     DEFAULT_NUM_CTX,
     DEFAULT_THINK,
-    DOMAIN,
     SAMPLING_OPTIONS,
 )
 from .context import HomeContext, device_index
@@ -181,7 +180,7 @@ class TurnRunner:
             except ToolsNotSupported:
                 if toolbox is None:
                     raise
-                self._report_no_tools()
+                self.runtime.report_model_without_tools(self.hass, self.settings.model)
                 toolbox = None
                 continue  # the same round again, without tools
             rounds += 1
@@ -229,7 +228,7 @@ class TurnRunner:
         if api is None or not api.tools:
             return None
         if not info.supports_tools or info.name in self.runtime.models_without_tools:
-            self._report_no_tools()
+            self.runtime.report_model_without_tools(self.hass, self.settings.model)
             return None
         return Toolbox(
             api, device_index(self.hass, api.llm_context.assistant).devices()
@@ -396,24 +395,3 @@ class TurnRunner:
             self.runtime.estimator.calibrate(
                 self.settings.model, messages, tools_chars, final.prompt_eval_count
             )
-
-    def _report_no_tools(self) -> None:
-        """Warn once per model and raise a repair issue suggesting one with tools."""
-        model = self.settings.model
-        if model in self.runtime.models_without_tools:
-            return
-        self.runtime.models_without_tools.add(model)
-        _LOGGER.warning(
-            "The model %s does not support tools: it can answer questions but cannot "
-            "control the home. Choose a model with tool support",
-            model,
-        )
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            f"model_without_tools_{model}",
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="model_without_tools",
-            translation_placeholders={"model": model},
-        )

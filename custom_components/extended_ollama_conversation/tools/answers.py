@@ -50,15 +50,25 @@ def command_answer(
 ) -> str | None:
     """The answer to a command once its calls reached their goals, one per clause.
 
-    `records` are the turn's calls, `new` this round's: they must all have worked.
-    A request of two clauses ("… and …") needs two such calls before it is answered.
+    `records` are the turn's calls, `new` this round's: each must have changed every
+    device it aimed at (a call that left a device as it was may have hit the wrong
+    one, and the model should see that). A request of two clauses ("… and …") needs
+    two such calls before it is answered.
     """
-    if not new or not all(r.ok and r.effects and r.speech for r in new):
+    if not new or not all(_changed_all(r) for r in new):
         return None
-    done = [r for r in records if r.ok and r.effects and r.speech]
+    done = [r for r in records if _changed_all(r)]
     if unsettled(records) or len(done) < len(_SECOND_CLAUSE.findall(text)) + 1:
         return None
     return " ".join(dict.fromkeys(record.speech for record in done))
+
+
+def _changed_all(record: CallRecord) -> bool:
+    return (
+        record.ok
+        and bool(record.effects and record.entities and record.speech)
+        and all(entity.changed for entity in record.entities)
+    )
 
 
 def reads_answer(hass: HomeAssistant, text: str, entity_ids: list[str]) -> str | None:
