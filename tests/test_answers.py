@@ -296,3 +296,13 @@ async def test_a_call_that_changed_nothing_goes_back_to_the_model(
     assert model_requests(ollama_stub) == 2
     assert hass.states.get("light.kitchen_lights").state == "off"
     assert speech(result) == "The kitchen lights are now off."
+
+
+async def test_a_read_the_question_does_not_speak_of_is_no_answer(
+    hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
+) -> None:
+    """A general question and a stray read: the model answers the question."""
+    ollama_stub.reply(read(name="Kitchen Lights"), "The capital of France is Paris.")
+    result = await say(hass, "what is the capital of France?")
+    assert speech(result) == "The capital of France is Paris."
+    assert model_requests(ollama_stub) == 2

@@ -19,7 +19,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant, State
 
-from ..context import device_index
+from ..context import DOMAIN_WORDS, device_index
 from ..context.devices import words_of
 from ..context.rendering import describe_state
 from .gate import CallRecord
@@ -82,9 +82,26 @@ def reads_answer(hass: HomeAssistant, text: str, entity_ids: list[str]) -> str |
     states = [state for e in unique if (state := hass.states.get(e)) is not None]
     if not states or len(unique) > MAX_SPOKEN_DEVICES:
         return None
-    if not _in_named_areas(hass, text, unique):
+    if not _in_named_areas(hass, text, unique) or not _spoken_of(hass, text, unique):
         return None
     return " ".join(spoken_state(hass, state) for state in states)
+
+
+def _spoken_of(hass: HomeAssistant, text: str, entity_ids: list[str]) -> bool:
+    """Whether the request speaks of a device read: its name, room or kind.
+
+    "What is the capital of France?" answered with a heater's state is a read the
+    model should not have made; its next round answers the question instead.
+    """
+    words = set(words_of(text))
+    for device in device_index(hass).devices():
+        if device.entity_id not in entity_ids:
+            continue
+        kind = set(words_of(DOMAIN_WORDS.get(device.domain, device.domain)))
+        named = {w for name in device.names for w in words_of(name)}
+        if words & (named | kind | device.area_words):
+            return True
+    return False
 
 
 def _in_named_areas(hass: HomeAssistant, text: str, entity_ids: list[str]) -> bool:
