@@ -38,6 +38,9 @@ from custom_components.extended_ollama_conversation.context import (
 )
 from custom_components.extended_ollama_conversation.context_window import TokenEstimator
 from custom_components.extended_ollama_conversation.tools.home_api import CompactHomeAPI
+from custom_components.extended_ollama_conversation.tools.memory_tools import (
+    add_memory_tools,
+)
 from custom_components.extended_ollama_conversation.tools.toolbox import Toolbox
 
 SIZES = [(50, 10), (500, 25), (2000, 50), (5000, 80)]
@@ -222,6 +225,8 @@ async def test_context_size(
 
         # This integration: its own API and the compact context for this request.
         ours_api = await llm.async_get_api(hass, DOMAIN, llm_context)
+        # As a turn offers them: the memory tools are on by default.
+        add_memory_tools(ours_api, {})
         ours_tools = Toolbox(ours_api).specs
         start = time.perf_counter()
         context = compact(request)
