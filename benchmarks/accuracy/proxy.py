@@ -27,6 +27,8 @@ class ChatRecord:
     error: bool = False
     # The caller hung up before the answer ended: it gave up waiting (a timeout).
     abandoned: bool = False
+    # The integration's warm-up (a one-token answer), not a round of any turn.
+    warm_up: bool = False
 
     @property
     def gave_up(self) -> bool:
@@ -69,15 +71,19 @@ class RecordingProxy:
             await self._session.close()
 
     def since(self, mark: int) -> list[ChatRecord]:
-        """The chat requests recorded after `mark` (a length of `records`)."""
-        return self.records[mark:]
+        """The turns' chat requests recorded after `mark` (a length of `records`).
+
+        A warm-up sent meanwhile is left out: it is no round of the turn, and one
+        still queued when the turn ends is not the turn giving up.
+        """
+        return [record for record in self.records[mark:] if not record.warm_up]
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         assert self._session is not None
         body = await request.read()
         record = None
         if request.path == "/api/chat":
-            record = ChatRecord(started=time.monotonic())
+            record = ChatRecord(started=time.monotonic(), warm_up=is_warm_up(body))
             self.records.append(record)
         headers = {
             k: v
@@ -119,3 +125,13 @@ def _note(record: ChatRecord, line: bytes) -> None:
     if isinstance(chunk, dict) and chunk.get("done"):
         record.done = True
         record.prompt_tokens = int(chunk.get("prompt_eval_count") or 0)
+
+
+def is_warm_up(body: bytes) -> bool:
+    """A request for a one-token answer: this integration's prompt-cache warm-up."""
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return False
+    options = request.get("options") if isinstance(request, dict) else None
+    return isinstance(options, dict) and options.get("num_predict") == 1

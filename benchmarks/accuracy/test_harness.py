@@ -14,7 +14,7 @@ from tests.ollama_stub import Fault, OllamaStub, Reply
 
 from .agents import MODEL, async_rule_based_agent, async_this_integration
 from .home import HomeBaseline, async_set_up_home
-from .proxy import RecordingProxy
+from .proxy import RecordingProxy, is_warm_up
 from .requests import REQUESTS
 from .runner import async_run_agent
 
@@ -69,3 +69,12 @@ async def test_the_harness_judges_and_counts(
     office = hass.states.get("light.office_rgbw_lights")
     assert office is not None
     assert office.state == "on"
+
+
+def test_a_warm_up_is_no_round_of_a_turn() -> None:
+    """The one-token warm-up is told from a turn's requests by what it asks for."""
+    assert is_warm_up(
+        b'{"model": "m", "options": {"num_ctx": 8192, "num_predict": 1}}'
+    )
+    assert not is_warm_up(b'{"model": "m", "options": {"num_ctx": 8192}}')
+    assert not is_warm_up(b"not json")
