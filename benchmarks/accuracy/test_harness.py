@@ -73,8 +73,6 @@ async def test_the_harness_judges_and_counts(
 
 def test_a_warm_up_is_no_round_of_a_turn() -> None:
     """The one-token warm-up is told from a turn's requests by what it asks for."""
-    assert is_warm_up(
-        b'{"model": "m", "options": {"num_ctx": 8192, "num_predict": 1}}'
-    )
+    assert is_warm_up(b'{"model": "m", "options": {"num_ctx": 8192, "num_predict": 1}}')
     assert not is_warm_up(b'{"model": "m", "options": {"num_ctx": 8192}}')
     assert not is_warm_up(b"not json")
