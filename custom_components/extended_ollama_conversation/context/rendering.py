@@ -110,7 +110,8 @@ def render_current(
     return "\n".join(lines)
 
 
-_BINARY_WORDS = {
+# A binary sensor's on and off in words, by device class.
+BINARY_STATE_WORDS = {
     "door": ("open", "closed"), "window": ("open", "closed"), "garage_door": ("open", "closed"),
     "opening": ("open", "closed"), "lock": ("unlocked", "locked"), "motion": ("motion", "clear"),
     "occupancy": ("occupied", "clear"), "presence": ("home", "away"), "moisture": ("wet", "dry"),
@@ -127,7 +128,7 @@ def describe_state(state: State) -> str:
     parts = [clean(value)]
     domain = state.domain
     if domain == "binary_sensor" and (
-        words := _BINARY_WORDS.get(str(attributes.get(ATTR_DEVICE_CLASS)))
+        words := BINARY_STATE_WORDS.get(str(attributes.get(ATTR_DEVICE_CLASS)))
     ):
         parts = [words[0] if value == "on" else words[1]]
     elif domain == "sensor" and (unit := attributes.get(ATTR_UNIT_OF_MEASUREMENT)):

@@ -19,9 +19,9 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant, State
 
-from ..context import DOMAIN_WORDS, device_index
+from ..context import DOMAIN_WORDS, Device, device_index
 from ..context.devices import words_of
-from ..context.rendering import describe_state
+from ..context.rendering import BINARY_STATE_WORDS, describe_state
 from .gate import CallRecord
 from .truthful import unsettled
 from .wording import be, the
@@ -33,16 +33,8 @@ _SECOND_CLAUSE = re.compile(
     r"\b(and|then|also|plus|after that|und|dann|et|puis|y|luego|en|dan|e|poi)\b",
     re.IGNORECASE,
 )
-_BINARY_WORDS = {
-    "door": ("open", "closed"),
-    "garage_door": ("open", "closed"),
-    "window": ("open", "closed"),
-    "opening": ("open", "closed"),
-    "lock": ("unlocked", "locked"),
-    "motion": ("detecting motion", "clear"),
-    "occupancy": ("occupied", "clear"),
-    "moisture": ("wet", "dry"),
-}
+# Spoken, motion reads better as an activity than as the compact "motion".
+_BINARY_WORDS = {**BINARY_STATE_WORDS, "motion": ("detecting motion", "clear")}
 
 
 def command_answer(
@@ -74,47 +66,40 @@ def _changed_all(record: CallRecord) -> bool:
 def reads_answer(hass: HomeAssistant, text: str, entity_ids: list[str]) -> str | None:
     """The states of the few devices a question's reads found, one sentence each.
 
-    Not when the request names a room that none of them is in: the model read the
-    wrong device ("the bedroom" answered with the living room's sensor), and its next
-    round may read the right one.
+    Only for reads the request speaks of, in the room it names (see `_fits_request`);
+    otherwise the model read the wrong device and its next round may read the right one.
     """
     unique = list(dict.fromkeys(entity_ids))
     states = [state for e in unique if (state := hass.states.get(e)) is not None]
     if not states or len(unique) > MAX_SPOKEN_DEVICES:
         return None
-    if not _in_named_areas(hass, text, unique) or not _spoken_of(hass, text, unique):
+    if not _fits_request(hass, text, unique):
         return None
     return " ".join(spoken_state(hass, state) for state in states)
 
 
-def _spoken_of(hass: HomeAssistant, text: str, entity_ids: list[str]) -> bool:
-    """Whether the request speaks of a device read: its name, room or kind.
+def _fits_request(hass: HomeAssistant, text: str, entity_ids: list[str]) -> bool:
+    """Whether the request speaks of a device read (name, room or kind), in its room.
 
-    "What is the capital of France?" answered with a heater's state is a read the
-    model should not have made; its next round answers the question instead.
+    "The bedroom" answered with the living room's sensor, or "what is the capital of
+    France?" with a heater's state, are reads the model should not have made.
     """
     words = set(words_of(text))
-    for device in device_index(hass).devices():
-        if device.entity_id not in entity_ids:
-            continue
-        kind = set(words_of(DOMAIN_WORDS.get(device.domain, device.domain)))
-        named = {w for name in device.names for w in words_of(name)}
-        if words & (named | kind | device.area_words):
-            return True
-    return False
-
-
-def _in_named_areas(hass: HomeAssistant, text: str, entity_ids: list[str]) -> bool:
-    """Whether the devices are in a room the request names (or it names none)."""
-    words = set(words_of(text))
     devices = device_index(hass).devices()
-    named = {
+    read = [d for d in devices if d.entity_id in entity_ids]
+    named_areas = {
         d.area for d in devices if d.area and d.area_words and d.area_words <= words
     }
-    if not named:
-        return True
-    areas = {d.area for d in devices if d.entity_id in entity_ids}
-    return bool(areas & named)
+    if named_areas and not {d.area for d in read} & named_areas:
+        return False
+    return any(words & _words_for(device) for device in read)
+
+
+def _words_for(device: Device) -> set[str]:
+    """The words a request may use for a device: its names, its room, its kind."""
+    kind = set(words_of(DOMAIN_WORDS.get(device.domain, device.domain)))
+    named = {word for name in device.names for word in words_of(name)}
+    return named | kind | set(device.area_words)
 
 
 def spoken_state(hass: HomeAssistant, state: State) -> str:
