@@ -46,6 +46,27 @@ async def test_named_device_survives_any_budget(
         assert "Front Door: locked" in context.current
 
 
+async def test_a_named_device_leaves_out_its_kins_states(
+    hass: HomeAssistant, home: None
+) -> None:
+    """'Is the bed light on?' states the bed light, not every light in the home."""
+    index = device_index(hass)
+
+    def current(request: str) -> str:
+        return build_context(
+            index, request, budget=4000, chars_per_token=CHARS_PER_TOKEN
+        ).current
+
+    named = current("is the bed light on?")
+    assert "Bed Light: off" in named
+    assert "Kitchen Lights:" not in named
+    assert "Ceiling Lights:" not in named
+    # Without a device named, the lights are the request's devices: all are stated.
+    unnamed = current("which lights are on?")
+    assert "Kitchen Lights: on" in unnamed
+    assert "Bed Light: off" in unnamed
+
+
 async def test_unexposed_device_never_appears(hass: HomeAssistant, home: None) -> None:
     """An entity not exposed to Assist is absent, even when the request names it."""
     async_expose_entity(hass, "conversation", "light.kitchen_lights", False)

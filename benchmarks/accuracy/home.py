@@ -222,7 +222,9 @@ class HomeBaseline:
         """Put every changed device back, then wait until nothing moves."""
         await async_settle(self.hass)
         for entity_id in self.changed():
-            for service, data in _restoring_calls(self.states[entity_id]):
+            now = self.hass.states.get(entity_id)
+            calls = _restoring_calls(self.states[entity_id], now)
+            for service, data in calls:
                 domain, name = service.split(".")
                 await self.hass.services.async_call(
                     domain, name, {"entity_id": entity_id, **data}, blocking=True
@@ -232,8 +234,10 @@ class HomeBaseline:
             raise RuntimeError(f"the home could not be reset: {left}")
 
 
-def _restoring_calls(state: State) -> list[tuple[str, Mapping[str, Any]]]:
-    """The service calls that bring one device back to `state`."""
+def _restoring_calls(
+    state: State, now: State | None
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """The service calls that bring one device from `now` back to `state`."""
     domain, value, attrs = state.domain, state.state, state.attributes
     on_off = "turn_on" if value == "on" else "turn_off"
     if domain == "light":
@@ -259,8 +263,13 @@ def _restoring_calls(state: State) -> list[tuple[str, Mapping[str, Any]]]:
             if value == "playing"
             else "media_player.media_pause"
         )
+        # A player that cannot be switched on (the demo TV) is never off.
         return [
-            ("media_player.turn_on", {}),
+            *(
+                [("media_player.turn_on", {})]
+                if now is None or now.state == "off"
+                else []
+            ),
             (play, {}),
             ("media_player.volume_set", {"volume_level": attrs["volume_level"]}),
             ("media_player.volume_mute", {"is_volume_muted": attrs["is_volume_muted"]}),

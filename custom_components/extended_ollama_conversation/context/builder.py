@@ -21,6 +21,8 @@ from .rendering import render_current
 _RECENT = timedelta(minutes=10)
 # A state line is only given for the most relevant devices; the rest are looked up.
 DEFAULT_STATE_LINES = 25
+# With a device named, others get a state line only with this share of its points.
+NAMED_SHARE = 1 / 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +82,9 @@ def build_context(
     ranked = ranking(scores)
     named = [d for d in ranked if scores[d.entity_id] >= NAMED]
     stated = _ensure(
-        ranking(state_scores)[:state_lines] or devices[: min(state_lines, 5)], named
+        ranking(_close_to_named(state_scores, named, scores))[:state_lines]
+        or devices[: min(state_lines, 5)],
+        named,
     )
     # Three quarters for the directory, the rest for the changing part.
     directory, listed = index.directory(char_budget * 3 // 4)
@@ -112,6 +116,20 @@ def build_context(
         current = render_current(extras, stated, states)
     shown = listed | {d.entity_id for d in extras}
     return HomeContext(directory, current, frozenset(shown), len(devices) - len(shown))
+
+
+def _close_to_named(
+    state_scores: dict[str, int], named: list[Device], scores: Mapping[str, int]
+) -> dict[str, int]:
+    """When the request names a device, only the devices nearly as relevant as it.
+
+    "Is the kitchen socket on?" needs that socket's state, not every socket's: each
+    line is read by the model before it answers, at tens of tokens a second.
+    """
+    if not named:
+        return state_scores
+    floor = max(scores[d.entity_id] for d in named) * NAMED_SHARE
+    return {e: s for e, s in state_scores.items() if s >= floor}
 
 
 def _ensure(devices: list[Device], required: Iterable[Device]) -> list[Device]:
