@@ -23,6 +23,8 @@ _RECENT = timedelta(minutes=10)
 DEFAULT_STATE_LINES = 25
 # With a device named, others get a state line only with this share of its points.
 NAMED_SHARE = 1 / 3
+# ... except the few that changed last, whatever their points.
+NAMED_KEEPS_RECENT = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +84,9 @@ def build_context(
     ranked = ranking(scores)
     named = [d for d in ranked if scores[d.entity_id] >= NAMED]
     stated = _ensure(
-        ranking(_close_to_named(state_scores, named, scores))[:state_lines]
+        ranking(
+            _close_to_named(state_scores, named, scores, changed[-NAMED_KEEPS_RECENT:])
+        )[:state_lines]
         or devices[: min(state_lines, 5)],
         named,
     )
@@ -119,17 +123,22 @@ def build_context(
 
 
 def _close_to_named(
-    state_scores: dict[str, int], named: list[Device], scores: Mapping[str, int]
+    state_scores: dict[str, int],
+    named: list[Device],
+    scores: Mapping[str, int],
+    changed: Iterable[str],
 ) -> dict[str, int]:
     """When the request names a device, only the devices nearly as relevant as it.
 
     "Is the kitchen socket on?" needs that socket's state, not every socket's: each
-    line is read by the model before it answers, at tens of tokens a second.
+    line is read by the model before it answers, at tens of tokens a second. What
+    changed last keeps its line: an earlier answer may have said its old state.
     """
     if not named:
         return state_scores
     floor = max(scores[d.entity_id] for d in named) * NAMED_SHARE
-    return {e: s for e, s in state_scores.items() if s >= floor}
+    recent = set(changed)
+    return {e: s for e, s in state_scores.items() if s >= floor or e in recent}
 
 
 def _ensure(devices: list[Device], required: Iterable[Device]) -> list[Device]:

@@ -7,7 +7,8 @@ devices and their states) and, with the recorder, `history`; plus Assist's tools
 are not about devices, where they apply (to-do lists, calendars, timers on a device
 that has them, the date, broadcasts, intent scripts). The set depends only on what is
 exposed, never on the request, so the prompt's start stays the same from turn to turn
-and Ollama's prompt cache can reuse it.
+and Ollama's prompt cache can reuse it. (The date's tool stays for that too: without
+it Home Assistant writes the time, to the second, into the system prompt.)
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ _KEPT_INTENTS = frozenset(
 )
 
 API_PROMPT = (
-    "Devices are listed below by area, and states of some follow the request. "
-    f"Call {FIND_DEVICES} for other states, {CONTROL} to act. Use exact device names."
+    "States of some devices follow the request; "
+    f"call {FIND_DEVICES} for others, {CONTROL} to act. Use exact device names."
 )
 HISTORY_PROMPT = f"Call {HISTORY} for when a device last changed."
 

@@ -73,9 +73,7 @@ class SaveMemoryTool(_MemoryTool):
 
     name = SAVE_MEMORY
     description = "Remember a fact the user asks you to remember."
-    parameters = vol.Schema(
-        {vol.Required("fact", description="the fact, in a short sentence"): cv.string}
-    )
+    parameters = vol.Schema({vol.Required("fact"): cv.string})
 
     async def async_call(
         self,
@@ -100,14 +98,8 @@ class ForgetMemoryTool(_MemoryTool):
     """Forget facts the user no longer wants remembered."""
 
     name = FORGET_MEMORY
-    description = "Forget a remembered fact, or all of them."
-    parameters = vol.Schema(
-        {
-            vol.Required(
-                "fact", description="words of the fact to forget, or all"
-            ): cv.string
-        }
-    )
+    description = "Forget a remembered fact (fact: all for all of them)."
+    parameters = vol.Schema({vol.Required("fact"): cv.string})
 
     async def async_call(
         self,
