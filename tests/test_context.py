@@ -128,7 +128,8 @@ async def test_what_changed_recently_is_stated(hass: HomeAssistant, home: None) 
     await hass.services.async_call(
         "switch", "turn_off", {"entity_id": "switch.decorative_lights"}, blocking=True
     )
-    assert "Decorative Lights: off" in stated()
+    recent = index.recently_changed(dt_util.utcnow() - timedelta(minutes=1))
+    assert recent[-1] == "switch.decorative_lights"
     # Ten minutes on, the change is old news.
     assert "Decorative Lights" not in stated(dt_util.utcnow() + timedelta(minutes=11))
 
@@ -137,9 +138,19 @@ async def test_what_changed_recently_is_stated(hass: HomeAssistant, home: None) 
         "switch", "turn_on", {"entity_id": "switch.decorative_lights"}, blocking=True
     )
     for number in range(MAX_RECENT):
+        async_expose_entity(hass, "conversation", f"sensor.flood_{number}", True)
         hass.states.async_set(f"sensor.flood_{number}", "1")
         hass.states.async_set(f"sensor.flood_{number}", "2")
     assert "Decorative Lights" not in stated()
+    # What the model may not know of is no change worth saying.
+    lights = hass.states.get("switch.decorative_lights")
+    assert lights is not None
+    hass.states.async_set("switch.decorative_lights", "off", lights.attributes)
+    for number in range(MAX_RECENT):
+        hass.states.async_set(f"sensor.unexposed_{number}", "1")
+        hass.states.async_set(f"sensor.unexposed_{number}", "2")
+    recent = index.recently_changed(dt_util.utcnow() - timedelta(minutes=1))
+    assert recent[-1] == "switch.decorative_lights"
 
 
 async def test_areas_and_floors_group_the_directory(

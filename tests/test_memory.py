@@ -33,6 +33,7 @@ from custom_components.extended_ollama_conversation.memory import (
     matching,
     relevant,
 )
+from custom_components.extended_ollama_conversation.tools.home_api import CONTROL
 from custom_components.extended_ollama_conversation.tools.memory_tools import (
     FORGET_MEMORY,
     SAVE_MEMORY,
@@ -482,6 +483,34 @@ async def test_a_call_written_as_text_is_run(
     )
     assert speech(result) == "Noted."
     assert [e["text"] for e in await listed(hass)] == [FACT]
+
+
+@compact
+async def test_a_command_is_not_saved_as_a_memory(
+    hass: HomeAssistant,
+    agent_options: dict[str, Any],
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    hass_admin_user: User,
+) -> None:
+    """A model that 'remembers' a command is told to act instead; nothing is kept.
+
+    Seen with the 1.5B model: "no need for the hallway lights anymore" became
+    save_memory("The hallway lights are off.") and "The hallway lights are now off."
+    """
+    ollama_stub.reply(
+        Reply(tool_calls=[tool_call(SAVE_MEMORY, fact="The kitchen lights are off.")]),
+        Reply(
+            tool_calls=[tool_call(CONTROL, name="Kitchen Lights", action="turn_off")]
+        ),
+        "The kitchen lights are off.",
+    )
+    result = await say(hass, "no need for the kitchen lights anymore", hass_admin_user)
+    assert speech(result) == "The kitchen lights are off."
+    refused = tool_results(chat_bodies(ollama_stub)[1])[0]
+    assert refused["error"] == "NotAsked"
+    assert await listed(hass) == []
+    assert hass.states.get("light.kitchen_lights").state == "off"
 
 
 @compact

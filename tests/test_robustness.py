@@ -238,6 +238,25 @@ async def test_json_without_a_call_is_sent_back_not_spoken(
     assert "NotSpeakable" in messages_of(second, "tool")[0]["content"]
 
 
+async def test_an_answer_in_flat_json_is_said_in_words(
+    hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
+) -> None:
+    """'{"temperature": "19.5 °C"}' is the answer in the wrong form: said, not re-asked.
+
+    Measured with the real 1.5B model: asked again, it answered "No JSON, no tool, no
+    response." instead of the value it had given.
+    """
+    ollama_stub.reply(
+        '```json\n{"temperature": "19.5 °C"}\n```', '{"answer": "It is 19.5 °C."}'
+    )
+    result, deltas = await ask_streaming(hass, "what's the temperature outside?")
+    assert speech(result) == "Temperature: 19.5 °C."
+    assert "{" not in "".join(d.get("content") or "" for d in deltas)
+    assert len(ollama_stub.requests_to("/api/chat")) == 1
+    # An answer under an answer key is just its value.
+    assert speech(await ask(hass, "and now?")) == "It is 19.5 °C."
+
+
 @pytest.mark.parametrize(
     ("agent_options", "requests"),
     [
@@ -254,7 +273,7 @@ async def test_json_is_spoken_when_asking_again_cannot_help(
     requests: int,
 ) -> None:
     """The model is asked once a turn, and only with a round left; then it is said."""
-    answer = '{"answer": "20 degrees"}'
+    answer = '{"answer": {"value": 20, "unit": "degrees"}}'
     ollama_stub.reply(*[Reply([answer]) for _ in range(requests)])
     result = await ask(hass, "what is the heat pump set to?")
     assert speech(result) == answer

@@ -48,7 +48,7 @@ from .thinking import ThinkingFilter
 from .tools.answers import command_answer, reads_answer
 from .tools.gate import CallGate, async_turn_gate, hold_for_confirmation
 from .tools.policy import PolicySettings
-from .tools.text_calls import SpeechFilter, has_json_object
+from .tools.text_calls import SpeechFilter, has_json_object, json_as_words
 from .tools.toolbox import SPEAK, Toolbox
 from .tools.truthful import checked_answer
 
@@ -350,6 +350,8 @@ class TurnRunner:
         prepared += [toolbox.prepare(call.name, call.arguments) for call in text_calls]
         if text_calls:
             _LOGGER.debug("Recognised %d tool call(s) written as text", len(text_calls))
+        if not prepared and (words := json_as_words(rest)) is not None:
+            rest = words
         if (
             not prepared
             and may_retry

@@ -85,7 +85,12 @@ def build_context(
     named = [d for d in ranked if scores[d.entity_id] >= NAMED]
     stated = _ensure(
         ranking(
-            _close_to_named(state_scores, named, scores, changed[-NAMED_KEEPS_RECENT:])
+            _close_to_named(
+                state_scores,
+                named,
+                scores,
+                [e for e in changed if e in position][-NAMED_KEEPS_RECENT:],
+            )
         )[:state_lines]
         or devices[: min(state_lines, 5)],
         named,

@@ -95,8 +95,11 @@ class DeviceIndex:
         old, new = event.data["old_state"], event.data["new_state"]
         if old is None or new is None or old.name != new.name:
             self._async_forget()
-        elif old.state != new.state:
-            # Kept in the order of the changes: the newest last.
+        elif old.state != new.state and async_should_expose(
+            self.hass, self.assistant, new.entity_id
+        ):
+            # Only what the model may know of (not, say, this integration's own
+            # sensors, which change with every turn); the newest last.
             self._changed.pop(new.entity_id, None)
             self._changed[new.entity_id] = new.last_changed
 

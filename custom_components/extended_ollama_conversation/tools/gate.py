@@ -18,6 +18,7 @@ from ..audit import AuditedCall, Outcome, async_audit
 from ..confirmation import PendingAction, confirmations, describe, question
 from .effects import Effect
 from .executor import EntityResult, async_execute
+from .memory_tools import unasked_memory_call
 from .policy import (
     PolicySettings,
     Reason,
@@ -98,6 +99,11 @@ class CallGate:
 
     async def async_handle(self, tool_input: llm.ToolInput) -> llm.ToolResult:
         """Decide on one call and run it, refuse it, or hold it for a yes."""
+        if (
+            unasked := unasked_memory_call(tool_input.tool_name, self.request.text)
+        ) is not None:
+            self.refused_early(tool_input, unasked)
+            return unasked
         self.calls += 1
         tool = self._tools[tool_input.tool_name]
         resolution = resolve_effects(

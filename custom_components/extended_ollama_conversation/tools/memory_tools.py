@@ -11,6 +11,7 @@ whatever the request, so the prompt's start stays the same from turn to turn.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import re
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -37,6 +38,33 @@ NEEDS_PERSON = (
     "Memory is kept per person and this request has no user, so nothing was "
     "remembered or forgotten. Tell the user."
 )
+
+
+# Words of a request about the memory ("remember", "forget", "keep in mind", "note").
+_MEMORY_WORDS = re.compile(
+    r"\b(remember|forget|memori[sz]e|keep in mind|make a note|note that|recall)",
+    re.IGNORECASE,
+)
+NOT_ASKED = (
+    "The user did not ask you to remember or forget anything, so nothing was "
+    "saved. Do what the request asks: control to act, get_state to read, or answer."
+)
+
+
+def asks_about_memory(text: str) -> bool:
+    """Whether the request speaks of remembering or forgetting.
+
+    Measured with a 1.5B model: "no need for the hallway lights anymore" became
+    save_memory("The hallway lights are off.") and the answer "they are off".
+    """
+    return bool(_MEMORY_WORDS.search(text))
+
+
+def unasked_memory_call(tool_name: str, request_text: str) -> llm.ToolResult | None:
+    """The refusal of a memory call in a request that is not about the memory."""
+    if tool_name not in MEMORY_TOOL_NAMES or asks_about_memory(request_text):
+        return None
+    return _error("NotAsked", NOT_ASKED)
 
 
 def _error(code: str, text: str) -> llm.ToolResult:

@@ -85,6 +85,42 @@ def has_json_object(text: str) -> bool:
     return False
 
 
+# An answer written as a small flat JSON object ({"temperature": "19.5 °C"}) is said
+# in words when it has at most this many values.
+_MAX_WORDED_VALUES = 4
+# Keys under which the value is the whole answer.
+_ANSWER_KEYS = frozenset({"answer", "response", "reply", "text", "message", "speech"})
+
+
+def json_as_words(text: str) -> str | None:
+    """Words for an answer that is only a small flat JSON object, else None.
+
+    A small model asked "what's the temperature in the bedroom?" may answer
+    `{"temperature": "19.5 °C"}`: the value is right, only the form is wrong, and
+    asking again makes it worse. An object that may be a call is never worded.
+    """
+    body = text.strip()
+    if fenced := _FENCED.fullmatch(body):
+        body = fenced.group(1).strip()
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    if (
+        not isinstance(value, dict)
+        or not 0 < len(value) <= _MAX_WORDED_VALUES
+        or any(key in value for key in (*_NAME_KEYS, *_ARGUMENT_KEYS, "type"))
+        or not all(isinstance(v, str | int | float) for v in value.values())
+    ):
+        return None
+    if len(value) == 1 and (key := next(iter(value))) in _ANSWER_KEYS:
+        return str(value[key]).strip() or None
+    words = "; ".join(
+        f"{str(key).replace('_', ' ')}: {item}" for key, item in value.items()
+    )
+    return f"{words[:1].upper()}{words[1:]}."
+
+
 def _calls_in(
     block: str, is_tool_name: Callable[[str], bool]
 ) -> Iterator[TextToolCall]:
