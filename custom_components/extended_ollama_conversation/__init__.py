@@ -23,6 +23,7 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.typing import ConfigType
 
+from .agent_stats import async_remove_stats
 from .client import InvalidAuth, OllamaClient, OllamaError, display_host
 from .const import DEFAULT_TIMEOUT, DEFAULT_VERIFY_SSL, DOMAIN
 from .context import device_index
@@ -34,7 +35,7 @@ from .tools.home_api import CompactHomeAPI
 from .warmup import PromptWarmer
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-PLATFORMS = (Platform.AI_TASK, Platform.CONVERSATION)
+PLATFORMS = (Platform.AI_TASK, Platform.CONVERSATION, Platform.SENSOR)
 
 
 def client_from_config(data: Mapping[str, Any]) -> OllamaClient:
@@ -88,6 +89,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> bo
         subentry_ids=frozenset(entry.subentries),
     )
     entry.async_on_unload(client.close)
+    entry.async_on_unload(
+        await entry.runtime_data.stats.async_start(
+            hass, entry.entry_id, entry.subentries
+        )
+    )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     entry.runtime_data.warmer = PromptWarmer(hass, entry)
@@ -98,6 +104,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> bo
 async def async_unload_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> bool:
     """Unload the agents; the client is closed by the unload callback."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> None:
+    """The entry was deleted: so are its agents' stored figures."""
+    await async_remove_stats(hass, entry.entry_id)
 
 
 def _forget_raised_num_ctx(hass: HomeAssistant, runtime: OllamaRuntimeData) -> None:

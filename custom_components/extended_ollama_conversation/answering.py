@@ -3,9 +3,8 @@
 The route (routing.py) picks the model on the agent's own server. A routed model that
 is not on the server gives way to the agent's own model, once per turn, with a log
 line. A server that cannot be reached before any answer gives the turn to the fallback
-server (fallback.py), if the agent names one. Afterwards one event,
-`extended_ollama_conversation_turn`, says what answered, and the conversation's debug
-trace shows the same.
+server (fallback.py), if the agent names one. Afterwards the conversation's debug trace
+says what answered, and so does the turn's event (turn_record.py).
 """
 
 from __future__ import annotations
@@ -16,15 +15,16 @@ import logging
 from typing import Any
 
 from homeassistant.components import conversation
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.core import HomeAssistant
 
 from .client import ModelNotFound, OllamaError, display_host
-from .const import CONF_FALLBACK_MODEL, EVENT_TURN
+from .const import CONF_FALLBACK_MODEL
 from .context import HomeContext
 from .fallback import cannot_be_reached, fallback_entry, note_answered, note_unreached
 from .routing import Route, async_route
 from .runtime import OllamaConfigEntry
 from .turn import AgentSettings, TurnRunner
+from .turn_record import TurnRecord
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class TurnAnswer:
         *,
         home_context: HomeContext | None,
         memory: str = "",
+        record: TurnRecord | None = None,
     ) -> None:
         """Hold what each attempt needs; nothing is sent yet."""
         self.hass = hass
@@ -58,13 +59,12 @@ class TurnAnswer:
         self.fell_back = False
         self.model_fell_back = False
         self.runner: TurnRunner | None = None
-        self.context: Context | None = None
+        self.record = record if record is not None else TurnRecord()
 
     async def async_answer(
         self, user_input: conversation.ConversationInput, *, recognized: bool
     ) -> None:
         """Answer the chat log's request; failures reach the caller as before."""
-        self.context = user_input.context
         try:
             await self._async_answer(user_input, recognized=recognized)
         except OllamaError as err:
@@ -144,6 +144,7 @@ class TurnAnswer:
             replace(self.settings, model=model),
             home_context=self.home_context,
             memory=self.memory,
+            record=self.record,
         )
 
     def _report(self, err: OllamaError | None) -> None:
@@ -163,4 +164,5 @@ class TurnAnswer:
             "error": str(err) if err else None,
         }
         self.chat_log.async_trace({"answered_by": data})
-        self.hass.bus.async_fire(EVENT_TURN, data, context=self.context)
+        # The turn event carries it, with the turn's figures (turn_record.py).
+        self.record.answered_by = data

@@ -151,3 +151,8 @@ CONF_FALLBACK_ENTRY: Final = "fallback_entry"
 CONF_FALLBACK_MODEL: Final = "fallback_model"
 # Fired after every turn that went to a model: which model and server answered.
 EVENT_TURN: Final = f"{DOMAIN}_turn"
+
+# --- agent figures and the turn event (agent_stats.py, turn_record.py) ---
+# Agent option: the turn event and the diagnostics' last turns include the words said.
+CONF_EVENT_INCLUDE_TEXT: Final = "event_include_text"
+DEFAULT_EVENT_INCLUDE_TEXT: Final = False

@@ -40,6 +40,13 @@ from .tools.home_api import FIND_DEVICES
 from .tools.limits import RateLimiter
 from .tools.memory_tools import add_memory_tools
 from .tools.user_tool_kinds import add_user_tools
+from .turn_record import (
+    OUTCOME_CONFIRMATION,
+    OUTCOME_LOCAL,
+    OUTCOME_RATE_LIMITED,
+    TurnRecord,
+    async_finish_turn,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -99,6 +106,30 @@ class OllamaConversationEntity(conversation.ConversationEntity, OllamaLLMEntity)
         user_input: conversation.ConversationInput,
         chat_log: conversation.ChatLog,
     ) -> conversation.ConversationResult:
+        """Answer the turn; what it did goes to the agent's figures and its event."""
+        record = TurnRecord.start(
+            self.entity_id, self.subentry_id, user_input, self.options
+        )
+        result: conversation.ConversationResult | None = None
+        try:
+            result = await self._async_answer(user_input, chat_log, record)
+        finally:
+            async_finish_turn(
+                self.hass,
+                self.entry,
+                record,
+                result,
+                conversation_id=chat_log.conversation_id,
+                context=user_input.context,
+            )
+        return result
+
+    async def _async_answer(
+        self,
+        user_input: conversation.ConversationInput,
+        chat_log: conversation.ChatLog,
+        record: TurnRecord,
+    ) -> conversation.ConversationResult:
         """Answer locally when Home Assistant knows the command, else ask the model."""
         options = self.options
         usage = self.entry.runtime_data.usage
@@ -114,16 +145,19 @@ class OllamaConversationEntity(conversation.ConversationEntity, OllamaLLMEntity)
                 device_id=user_input.device_id,
             )
         ) is not None:
+            record.outcome = OUTCOME_CONFIRMATION
             return self._say(user_input, chat_log, answer)
         local = LocalAttempt()
         if options.get(CONF_PREFER_LOCAL, DEFAULT_PREFER_LOCAL) and (
             result := await async_handle_locally(self.hass, user_input, chat_log, local)
         ):
             usage.local_turns += 1
+            record.outcome, record.local = OUTCOME_LOCAL, True
             return result
         if (
             wait := _rate_limiter(self.hass, self.entry).try_acquire(user_id)
         ) is not None:
+            record.outcome = OUTCOME_RATE_LIMITED
             return self._say(
                 user_input,
                 chat_log,
@@ -149,6 +183,7 @@ class OllamaConversationEntity(conversation.ConversationEntity, OllamaLLMEntity)
                 chat_log,
                 home_context=await self._async_home_context(user_input, chat_log),
                 memory=memory_prompt(self.hass, options, user_id, user_input.text),
+                record=record,
             ).async_answer(user_input, recognized=local.recognized)
         except OllamaError as err:
             return self._failed(user_input, chat_log, err)

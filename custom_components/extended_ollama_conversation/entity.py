@@ -33,6 +33,19 @@ def add_subentry_entities(
             )
 
 
+def agent_device_info(subentry: ConfigSubentry) -> dr.DeviceInfo:
+    """The agent's device: a service named after its subentry, with its model."""
+    model, _, tag = subentry.data[CONF_MODEL].partition(":")
+    return dr.DeviceInfo(
+        identifiers={(DOMAIN, subentry.subentry_id)},
+        name=subentry.title,
+        manufacturer="Ollama",
+        model=model,
+        sw_version=tag or "latest",
+        entry_type=dr.DeviceEntryType.SERVICE,
+    )
+
+
 class OllamaLLMEntity(Entity):
     """An agent (one subentry) on an Ollama server."""
 
@@ -44,15 +57,7 @@ class OllamaLLMEntity(Entity):
         self.entry = entry
         self.subentry_id = subentry.subentry_id
         self._attr_unique_id = subentry.subentry_id
-        model, _, tag = subentry.data[CONF_MODEL].partition(":")
-        self._attr_device_info = dr.DeviceInfo(
-            identifiers={(DOMAIN, subentry.subentry_id)},
-            name=subentry.title,
-            manufacturer="Ollama",
-            model=model,
-            sw_version=tag or "latest",
-            entry_type=dr.DeviceEntryType.SERVICE,
-        )
+        self._attr_device_info = agent_device_info(subentry)
 
     @property
     def options(self) -> Mapping[str, Any]:

@@ -11,6 +11,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
+from .agent_stats import AgentStats
 from .client import OllamaClient
 from .const import DOMAIN
 from .context_window import TokenEstimator
@@ -53,6 +54,8 @@ class OllamaRuntimeData:
     raised_num_ctx: dict[str, int] = field(default_factory=dict)
     # Keeps the agents' prompt prefixes in Ollama's cache (set once the entry is up).
     warmer: PromptWarmer | None = None
+    # What each agent did: today's counters, the last turns (agent_stats.py).
+    stats: AgentStats = field(default_factory=AgentStats)
 
     def report_model_without_tools(self, hass: HomeAssistant, model: str) -> None:
         """Warn once per model and raise a repair issue suggesting one with tools."""

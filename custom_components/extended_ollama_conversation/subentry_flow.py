@@ -46,6 +46,7 @@ from .const import (
     CONF_CONTEXT_BUDGET,
     CONF_DIRECT_ANSWERS,
     CONF_EMBEDDING_MODEL,
+    CONF_EVENT_INCLUDE_TEXT,
     CONF_KEEP_ALIVE,
     CONF_MAX_HISTORY,
     CONF_MAX_TOOL_ITERATIONS,
@@ -65,6 +66,7 @@ from .const import (
     DEFAULT_CONTEXT_BUDGET,
     DEFAULT_CONVERSATION_NAME,
     DEFAULT_DIRECT_ANSWERS,
+    DEFAULT_EVENT_INCLUDE_TEXT,
     DEFAULT_KEEP_ALIVE,
     DEFAULT_MAX_HISTORY,
     DEFAULT_MAX_TOOL_ITERATIONS,
@@ -247,6 +249,15 @@ def agent_schema(
             )
         fields |= _user_tools_field(options)
         fields |= memory_fields(options)  # --- memory (memory_services.py) ---
+        # --- the turn event (turn_record.py) ---
+        fields[
+            vol.Required(
+                CONF_EVENT_INCLUDE_TEXT,
+                default=options.get(
+                    CONF_EVENT_INCLUDE_TEXT, DEFAULT_EVENT_INCLUDE_TEXT
+                ),
+            )
+        ] = BooleanSelector()
     return vol.Schema(fields)
 
 

@@ -51,6 +51,7 @@ from .tools.policy import PolicySettings
 from .tools.text_calls import SpeechFilter, has_json_object, json_as_words
 from .tools.toolbox import SPEAK, Toolbox
 from .tools.truthful import checked_answer
+from .turn_record import TurnRecord
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -133,9 +134,11 @@ class TurnRunner:
         *,
         home_context: HomeContext | None = None,
         memory: str = "",
+        record: TurnRecord | None = None,
     ) -> None:
         """Hold what every round needs; `memory`: its lines for this request's tail."""
         self.hass = hass
+        self.record = record if record is not None else TurnRecord()
         self.memory = memory
         self.runtime = runtime
         self.chat_log = chat_log
@@ -370,6 +373,7 @@ class TurnRunner:
             yield {"content": "".join([*held, rest])}
         if not prepared:
             return
+        self.record.tools += [t.tool_name for t, _ in prepared if t.tool_name != SPEAK]
         yield {"tool_calls": [tool_input for tool_input, _ in prepared]}
         for tool_input, refusal in prepared:
             result = refusal
@@ -393,6 +397,7 @@ class TurnRunner:
         usage = self.runtime.usage
         usage.prompt_tokens += final.prompt_eval_count or 0
         usage.generated_tokens += final.eval_count or 0
+        self.record.add_round(self.settings.model, final)
         if final.prompt_eval_count:
             self.runtime.estimator.calibrate(
                 self.settings.model, messages, tools_chars, final.prompt_eval_count
