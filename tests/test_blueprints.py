@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant, ServiceCall
@@ -648,3 +650,12 @@ async def test_sms_bridge_ignores_strangers_and_other_apps(
     await hass.async_block_till_done()
     assert chats(ollama_stub) == []
     assert texts == []
+
+
+def test_readme_offers_every_blueprint_for_import() -> None:
+    """Each blueprint has Home Assistant's import badge in the README, with its URL."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Blueprints") : readme.index("## Development")]
+    for name in BLUEPRINTS:
+        url = quote(SOURCE_URL + name, safe="")
+        assert f"redirect/blueprint_import/?blueprint_url={url})" in section, name
