@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 import shutil
 from typing import Any
@@ -13,6 +13,10 @@ from homeassistant.components.blueprint import Blueprint
 from homeassistant.const import STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
+import pytest
+
+from .helpers import messages_of
+from .ollama_stub import OllamaStub
 
 NAMESPACE = "extended_ollama_conversation"
 SOURCE = Path(__file__).parent.parent / "blueprints" / "automation" / NAMESPACE
@@ -89,3 +93,30 @@ def runs(hass: HomeAssistant, entity_id: str) -> int:
     state = hass.states.get(entity_id)
     assert state is not None
     return int(state.attributes.get("current", 0))
+
+
+@pytest.fixture
+def hass_config_dir(hass_tmp_config_dir: str) -> str:
+    """A configuration folder of the test's own, to import the blueprints into."""
+    return hass_tmp_config_dir
+
+
+@pytest.fixture(autouse=True)
+async def blueprints(hass: HomeAssistant) -> AsyncIterator[None]:
+    """The repository's blueprints, where an import from the README puts them.
+
+    The automations are turned off at the end, which cancels their time triggers.
+    """
+    install_blueprints(hass)
+    yield
+    await stop_automations(hass)
+
+
+def chats(stub: OllamaStub) -> list[dict[str, Any]]:
+    """The bodies of the /api/chat requests the model received, in order."""
+    return [request.body for request in stub.requests_to("/api/chat")]
+
+
+def user_texts(body: dict[str, Any]) -> list[str]:
+    """What the user said in one request, oldest first."""
+    return [message["content"] for message in messages_of(body, "user")]
