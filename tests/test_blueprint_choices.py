@@ -257,13 +257,22 @@ async def test_recommendation_times_out_without_running(
     allowed_scripts: tuple[list[str], list[ServiceCall]],
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """No button within the time to answer: the buttons stop working."""
+    """No button within the time to answer: the notification is cleared, nothing runs."""
     scripts, heated = allowed_scripts
     notified = await recommend(hass, ollama_stub, scripts, HEAT)
-    freezer.tick(timedelta(minutes=11))
+    freezer.tick(timedelta(minutes=9))
+    async_fire_time_changed(hass)
+    await press(hass, "IGNORE_nothing")
+    assert runs(hass, RECOMMENDER) == 1
+    freezer.tick(timedelta(minutes=2))
     async_fire_time_changed(hass)
     await until(lambda: runs(hass, RECOMMENDER) == 0)
-    await press(hass, buttons(notified[0])["Execute"])
+    asked, cleared = notified
+    assert cleared.data == {
+        "message": "clear_notification",
+        "data": {"tag": asked.data["data"]["tag"]},
+    }
+    await press(hass, buttons(asked)["Execute"])
     await hass.async_block_till_done()
     assert heated == []
 
