@@ -26,6 +26,8 @@ from homeassistant.helpers.typing import ConfigType
 from .client import InvalidAuth, OllamaClient, OllamaError, display_host
 from .const import DEFAULT_TIMEOUT, DEFAULT_VERIFY_SSL, DOMAIN
 from .context import device_index
+from .coordinator import ServerCoordinator
+from .issues import async_clear_entry_issues
 from .memory_services import async_setup_memory
 from .prompt_fit import NUM_CTX_ISSUE_PREFIX
 from .runtime import OllamaConfigEntry, OllamaRuntimeData
@@ -34,7 +36,12 @@ from .tools.home_api import CompactHomeAPI
 from .warmup import PromptWarmer
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-PLATFORMS = (Platform.AI_TASK, Platform.CONVERSATION)
+PLATFORMS = (
+    Platform.AI_TASK,
+    Platform.BINARY_SENSOR,
+    Platform.CONVERSATION,
+    Platform.SENSOR,
+)
 
 
 def client_from_config(data: Mapping[str, Any]) -> OllamaClient:
@@ -88,6 +95,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> bo
         subentry_ids=frozenset(entry.subentries),
     )
     entry.async_on_unload(client.close)
+    # The server just answered: a failure of this first read (an older server without
+    # /api/ps, say) leaves the monitoring entities unavailable, not the agents.
+    coordinator = entry.runtime_data.coordinator = ServerCoordinator(
+        hass, entry, client
+    )
+    await coordinator.async_refresh()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     entry.runtime_data.warmer = PromptWarmer(hass, entry)
@@ -98,6 +111,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> bo
 async def async_unload_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> bool:
     """Unload the agents; the client is closed by the unload callback."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> None:
+    """The server is removed: so are the repair issues about it."""
+    async_clear_entry_issues(hass, entry)
 
 
 def _forget_raised_num_ctx(hass: HomeAssistant, runtime: OllamaRuntimeData) -> None:

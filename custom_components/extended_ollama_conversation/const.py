@@ -151,3 +151,11 @@ CONF_FALLBACK_ENTRY: Final = "fallback_entry"
 CONF_FALLBACK_MODEL: Final = "fallback_model"
 # Fired after every turn that went to a model: which model and server answered.
 EVENT_TURN: Final = f"{DOMAIN}_turn"
+
+# --- monitoring (coordinator.py, sensors, repairs) ---
+# Server entry option: seconds between two reads of the server's version and models.
+DEFAULT_SCAN_INTERVAL: Final = 60
+MIN_SCAN_INTERVAL: Final = 10
+MAX_SCAN_INTERVAL: Final = 3600
+# Minutes the server may stay unreachable before a repair issue says so.
+UNREACHABLE_ISSUE_MINUTES: Final = 15

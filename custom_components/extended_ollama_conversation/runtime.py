@@ -19,6 +19,7 @@ from .semantic import SemanticRanker
 _LOGGER = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    from .coordinator import ServerCoordinator
     from .warmup import PromptWarmer
 
 
@@ -53,6 +54,8 @@ class OllamaRuntimeData:
     raised_num_ctx: dict[str, int] = field(default_factory=dict)
     # Keeps the agents' prompt prefixes in Ollama's cache (set once the entry is up).
     warmer: PromptWarmer | None = None
+    # Reads the server's version and models for the monitoring entities and repairs.
+    coordinator: ServerCoordinator | None = None
 
     def report_model_without_tools(self, hass: HomeAssistant, model: str) -> None:
         """Warn once per model and raise a repair issue suggesting one with tools."""
@@ -68,10 +71,11 @@ class OllamaRuntimeData:
             hass,
             DOMAIN,
             f"model_without_tools_{model}",
-            is_fixable=False,
+            is_fixable=True,  # repairs.py: pick a model with tools for its agents
             severity=ir.IssueSeverity.WARNING,
             translation_key="model_without_tools",
             translation_placeholders={"model": model},
+            data={"model": model},
         )
 
 
