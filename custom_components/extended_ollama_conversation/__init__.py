@@ -27,7 +27,7 @@ from .client import InvalidAuth, OllamaClient, OllamaError, display_host
 from .const import DEFAULT_TIMEOUT, DEFAULT_VERIFY_SSL, DOMAIN
 from .context import device_index
 from .coordinator import ServerCoordinator
-from .issues import async_clear_entry_issues
+from .issues import async_clear_entry_issues, async_note_unreachable
 from .memory_services import async_setup_memory
 from .prompt_fit import NUM_CTX_ISSUE_PREFIX
 from .runtime import OllamaConfigEntry, OllamaRuntimeData
@@ -83,6 +83,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> bo
         ) from err
     except OllamaError as err:
         await client.close()
+        async_note_unreachable(hass, entry)  # a repair issue once it lasts
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="server_unavailable",

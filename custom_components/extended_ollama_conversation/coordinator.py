@@ -16,13 +16,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
-from homeassistant.util import dt as dt_util
 
 from .client import InvalidAuth, ModelNotFound, OllamaClient, OllamaError, display_host
-from .const import DEFAULT_SCAN_INTERVAL, DOMAIN, UNREACHABLE_ISSUE_MINUTES
+from .const import DEFAULT_SCAN_INTERVAL, DOMAIN
 from .issues import (
     async_clear_server_unreachable,
-    async_raise_server_unreachable,
+    async_note_unreachable,
     async_sync_missing_models,
 )
 from .runtime import OllamaConfigEntry
@@ -152,13 +151,9 @@ class ServerCoordinator(DataUpdateCoordinator[ServerStatus]):
 
     def _note_failure(self) -> None:
         """Remember when the failures began; after long enough, raise the repair."""
-        now = dt_util.utcnow()
-        if self.failing_since is None:
-            self.failing_since = now
-        elif now - self.failing_since >= timedelta(minutes=UNREACHABLE_ISSUE_MINUTES):
-            async_raise_server_unreachable(
-                self.hass, self.config_entry, self.failing_since
-            )
+        self.failing_since = async_note_unreachable(
+            self.hass, self.config_entry, self.failing_since
+        )
 
     def _update_device(self, version: str) -> None:
         """Keep the server device's software version up to date."""

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from homeassistant.const import CONF_MODEL
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later
+from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, UNREACHABLE_ISSUE_MINUTES
 from .runtime import OllamaConfigEntry
@@ -21,6 +24,16 @@ NO_TOOLS_PREFIX = "model_without_tools_"
 def is_installed(model: str, installed: Collection[str]) -> bool:
     """Whether a model an agent names is on the server (no tag means `latest`)."""
     return model in installed or (":" not in model and f"{model}:latest" in installed)
+
+
+# Per entry, since when its setup has failed to reach the server (Home Assistant
+# retries it by itself; the coordinator does not exist yet).
+_SETUP_FAILING_SINCE: HassKey[dict[str, datetime]] = HassKey(
+    f"{DOMAIN}_setup_failing_since"
+)
+
+
+_UNREACHABLE_AFTER = timedelta(minutes=UNREACHABLE_ISSUE_MINUTES)
 
 
 def _missing_model_issue(entry_id: str, subentry_id: str) -> str:
@@ -48,10 +61,37 @@ def async_raise_server_unreachable(
 
 
 @callback
+def async_note_unreachable(
+    hass: HomeAssistant, entry: OllamaConfigEntry, since: datetime | None = None
+) -> datetime:
+    """A read failed: the issue is raised once it has failed for long; since when.
+
+    A server down while Home Assistant starts fails the entry's setup again and again,
+    at growing intervals, before any coordinator exists: the first failure's time is
+    kept for it, and a timer raises the issue on time.
+    """
+    failing = hass.data.setdefault(_SETUP_FAILING_SINCE, {})
+    if entry.entry_id not in failing:
+        first = failing[entry.entry_id] = since or dt_util.utcnow()
+
+        @callback
+        def _still_failing(_now: datetime) -> None:
+            if failing.get(entry.entry_id) == first:
+                async_raise_server_unreachable(hass, entry, first)
+
+        async_call_later(hass, _UNREACHABLE_AFTER, _still_failing)
+    first = failing[entry.entry_id]
+    if dt_util.utcnow() - first >= _UNREACHABLE_AFTER:
+        async_raise_server_unreachable(hass, entry, first)
+    return first
+
+
+@callback
 def async_clear_server_unreachable(
     hass: HomeAssistant, entry: OllamaConfigEntry
 ) -> None:
     """The server answered again."""
+    hass.data.get(_SETUP_FAILING_SINCE, {}).pop(entry.entry_id, None)
     ir.async_delete_issue(hass, DOMAIN, f"{UNREACHABLE_PREFIX}{entry.entry_id}")
 
 
