@@ -97,6 +97,23 @@ async def test_a_removed_model_raises_an_issue_that_clears_when_it_is_back(
     assert issue(hass, issue_id) is None
 
 
+async def test_removing_the_server_removes_its_issues(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """No issue is left behind about a server that is no longer set up."""
+    agent = subentry_of(agent_entry, "conversation")
+    issue_id = f"model_missing_{agent_entry.entry_id}_{agent.subentry_id}"
+    ollama_stub.models.pop("qwen2.5:3b")
+    await move_time(hass, freezer, 61)
+    assert issue(hass, issue_id) is not None
+    await hass.config_entries.async_remove(agent_entry.entry_id)
+    await hass.async_block_till_done()
+    assert issue(hass, issue_id) is None
+
+
 async def test_fix_flow_picks_another_installed_model(
     hass: HomeAssistant,
     repairs: Any,

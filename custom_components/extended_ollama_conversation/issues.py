@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from homeassistant.const import CONF_MODEL
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HassJob, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
@@ -79,7 +79,12 @@ def async_note_unreachable(
             if failing.get(entry.entry_id) == first:
                 async_raise_server_unreachable(hass, entry, first)
 
-        async_call_later(hass, _UNREACHABLE_AFTER, _still_failing)
+        # Cancelled at shutdown like Home Assistant's own retry; it checks the outage.
+        async_call_later(
+            hass,
+            _UNREACHABLE_AFTER,
+            HassJob(_still_failing, cancel_on_shutdown=True),
+        )
     first = failing[entry.entry_id]
     if dt_util.utcnow() - first >= _UNREACHABLE_AFTER:
         async_raise_server_unreachable(hass, entry, first)

@@ -1,4 +1,8 @@
-"""Sensors: the server's version, installed models and loaded models with their memory."""
+"""Sensors: the server's version, installed models and loaded models with their memory.
+
+All are diagnostic: that also keeps them out of what Assist exposes by default, so they
+do not lengthen every agent's prompt.
+"""
 
 from __future__ import annotations
 
@@ -62,6 +66,7 @@ SERVER_SENSORS: tuple[ServerSensorDescription, ...] = (
     ServerSensorDescription(
         key="installed_models",
         translation_key="installed_models",
+        entity_category=EntityCategory.DIAGNOSTIC,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda status: len(status.installed),
         attributes_fn=_installed,
@@ -69,6 +74,7 @@ SERVER_SENSORS: tuple[ServerSensorDescription, ...] = (
     ServerSensorDescription(
         key="loaded_models",
         translation_key="loaded_models",
+        entity_category=EntityCategory.DIAGNOSTIC,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda status: len(status.loaded),
         attributes_fn=_loaded,
@@ -76,6 +82,7 @@ SERVER_SENSORS: tuple[ServerSensorDescription, ...] = (
     ServerSensorDescription(
         key="loaded_memory",
         translation_key="loaded_memory",
+        entity_category=EntityCategory.DIAGNOSTIC,
         device_class=SensorDeviceClass.DATA_SIZE,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfInformation.BYTES,
@@ -86,6 +93,7 @@ SERVER_SENSORS: tuple[ServerSensorDescription, ...] = (
     ServerSensorDescription(
         key="loaded_vram",
         translation_key="loaded_vram",
+        entity_category=EntityCategory.DIAGNOSTIC,
         device_class=SensorDeviceClass.DATA_SIZE,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfInformation.BYTES,
