@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import CONF_SCAN_INTERVAL, STATE_OFF, STATE_ON
+from homeassistant.const import CONF_API_KEY, CONF_SCAN_INTERVAL, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
@@ -195,3 +196,23 @@ async def test_a_server_without_ps_still_sets_up(
     await hass.async_block_till_done()
     assert entity_state(hass, config_entry, "server").state == STATE_OFF
     assert entity_state(hass, config_entry, "version").state == "unavailable"
+
+
+async def test_a_refused_key_at_a_refresh_asks_for_a_new_one(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    entry_data: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The proxy starts refusing the key: Home Assistant's re-authentication starts."""
+    ollama_stub.token = "old-key"
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="127.0.0.1", data={**entry_data, CONF_API_KEY: "old-key"}
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    ollama_stub.token = "new-key"
+    await move_time(hass, freezer, 61)
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]

@@ -26,13 +26,11 @@ def is_installed(model: str, installed: Collection[str]) -> bool:
     return model in installed or (":" not in model and f"{model}:latest" in installed)
 
 
-# Per entry, since when its setup has failed to reach the server (Home Assistant
-# retries it by itself; the coordinator does not exist yet).
+# Per entry, since when the server has not answered: its refreshes, or its setup while
+# Home Assistant retries it (before a coordinator exists).
 _SETUP_FAILING_SINCE: HassKey[dict[str, datetime]] = HassKey(
     f"{DOMAIN}_setup_failing_since"
 )
-
-
 _UNREACHABLE_AFTER = timedelta(minutes=UNREACHABLE_ISSUE_MINUTES)
 
 
@@ -42,7 +40,7 @@ def _missing_model_issue(entry_id: str, subentry_id: str) -> str:
 
 @callback
 def async_raise_server_unreachable(
-    hass: HomeAssistant, entry: OllamaConfigEntry, since: datetime
+    hass: HomeAssistant, entry: OllamaConfigEntry
 ) -> None:
     """The server has not answered for long: say so where the user looks."""
     ir.async_create_issue(
@@ -55,7 +53,6 @@ def async_raise_server_unreachable(
         translation_placeholders={
             "host": entry.title,
             "minutes": str(UNREACHABLE_ISSUE_MINUTES),
-            "since": since.isoformat(timespec="minutes"),
         },
     )
 
@@ -77,7 +74,7 @@ def async_note_unreachable(
         @callback
         def _still_failing(_now: datetime) -> None:
             if failing.get(entry.entry_id) == first:
-                async_raise_server_unreachable(hass, entry, first)
+                async_raise_server_unreachable(hass, entry)
 
         # Cancelled at shutdown like Home Assistant's own retry; it checks the outage.
         async_call_later(
@@ -87,7 +84,7 @@ def async_note_unreachable(
         )
     first = failing[entry.entry_id]
     if dt_util.utcnow() - first >= _UNREACHABLE_AFTER:
-        async_raise_server_unreachable(hass, entry, first)
+        async_raise_server_unreachable(hass, entry)
     return first
 
 
