@@ -304,3 +304,24 @@ async def test_the_last_turns_are_kept_for_the_diagnostics(
     assert dt_util.parse_datetime(last["started"]) is not None
     assert "text" not in last and "answer" not in last
     assert "question" not in repr(turns)
+
+
+async def test_unavailable_while_the_server_is_down(
+    hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
+) -> None:
+    """With the server unreachable, the agent's figures are unavailable; then back."""
+    ollama_stub.reply("Hello.")
+    await ask(hass, "hello")
+    coordinator = agent_entry.runtime_data.coordinator
+    assert coordinator is not None
+    await ollama_stub.stop()
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert set(states(hass, agent_entry).values()) == {STATE_UNAVAILABLE}
+
+    await ollama_stub.start()
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    back = states(hass, agent_entry)
+    assert back["requests_today"] == "1"
+    assert STATE_UNAVAILABLE not in back.values()

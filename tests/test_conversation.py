@@ -172,6 +172,7 @@ async def test_think_is_sent_only_to_thinking_models(
 ) -> None:
     """A thinking model gets `think`; one request per turn; capabilities read once."""
     ollama_stub.add_model("qwen3:4b", capabilities=["completion", "tools", "thinking"])
+    ollama_stub.requests.clear()  # the monitoring's reads at setup
     ollama_stub.reply("One.", "Two.")
     await ask(hass, "first")
     await ask(hass, "second")

@@ -141,6 +141,7 @@ async def test_no_answer_in_time_counts_as_unreachable(
     agent_entry: MockConfigEntry,
 ) -> None:
     """A server that says nothing before the deadline: the fallback answers."""
+    agent_entry.runtime_data.client.forget_model_info()  # read at setup (monitoring)
     ollama_stub.fail(Fault.SLOW_FIRST_BYTE, path="/api/show", delay=5)
     fallback_stub.reply("From the fallback.")
     assert speech(await ask(hass, "hello")) == "From the fallback."
@@ -165,6 +166,7 @@ async def test_a_server_that_answered_is_not_replaced(
     sentence: str,
 ) -> None:
     """An error from the server, or an answer begun, is said; the fallback is not asked."""
+    fallback_stub.requests.clear()  # its monitoring read it at setup
     ollama_stub.fail(fault, path="/api/chat", delay=5)
     ollama_stub.reply(Reply(["The lights ", "are ", "on."]))
     result = await ask(hass, "are the lights on?")

@@ -27,6 +27,8 @@ from .agent_stats import async_remove_stats
 from .client import InvalidAuth, OllamaClient, OllamaError, display_host
 from .const import DEFAULT_TIMEOUT, DEFAULT_VERIFY_SSL, DOMAIN
 from .context import device_index
+from .coordinator import ServerCoordinator
+from .issues import async_clear_entry_issues, async_note_unreachable
 from .memory_services import async_setup_memory
 from .prompt_fit import NUM_CTX_ISSUE_PREFIX
 from .runtime import OllamaConfigEntry, OllamaRuntimeData
@@ -35,7 +37,12 @@ from .tools.home_api import CompactHomeAPI
 from .warmup import PromptWarmer
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-PLATFORMS = (Platform.AI_TASK, Platform.CONVERSATION, Platform.SENSOR)
+PLATFORMS = (
+    Platform.AI_TASK,
+    Platform.BINARY_SENSOR,
+    Platform.CONVERSATION,
+    Platform.SENSOR,
+)
 
 
 def client_from_config(data: Mapping[str, Any]) -> OllamaClient:
@@ -77,6 +84,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> bo
         ) from err
     except OllamaError as err:
         await client.close()
+        async_note_unreachable(hass, entry)  # a repair issue once it lasts
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="server_unavailable",
@@ -94,6 +102,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> bo
             hass, entry.entry_id, entry.subentries
         )
     )
+    # The server just answered: a failure of this first read (an older server without
+    # /api/ps, say) leaves the monitoring entities unavailable, not the agents.
+    coordinator = entry.runtime_data.coordinator = ServerCoordinator(
+        hass, entry, client
+    )
+    await coordinator.async_refresh()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     entry.runtime_data.warmer = PromptWarmer(hass, entry)
@@ -107,8 +121,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> b
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: OllamaConfigEntry) -> None:
-    """The entry was deleted: so are its agents' stored figures."""
+    """The server is removed: so are its agents' stored figures and its repair issues."""
     await async_remove_stats(hass, entry.entry_id)
+    async_clear_entry_issues(hass, entry)
 
 
 def _forget_raised_num_ctx(hass: HomeAssistant, runtime: OllamaRuntimeData) -> None:

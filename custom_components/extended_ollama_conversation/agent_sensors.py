@@ -105,7 +105,13 @@ class AgentSensor(SensorEntity):
 
     @property
     def available(self) -> bool:
-        """A figure of a turn that has not happened is unknown, not zero."""
+        """Unknown while the server is unreachable, or before the turn it is about.
+
+        A figure of a turn that has not happened is unknown, not zero.
+        """
+        coordinator = self.entry.runtime_data.coordinator
+        if coordinator is not None and not coordinator.last_update_success:
+            return False
         return self.entity_description.value(self._figures) is not None
 
     @property
@@ -123,9 +129,12 @@ class AgentSensor(SensorEntity):
     async def async_added_to_hass(self) -> None:
         """Be written whenever the agents' figures change."""
         await super().async_added_to_hass()
-        self.async_on_remove(
-            self.entry.runtime_data.stats.async_listen(self.async_write_ha_state)
-        )
+        runtime = self.entry.runtime_data
+        self.async_on_remove(runtime.stats.async_listen(self.async_write_ha_state))
+        if runtime.coordinator is not None:
+            self.async_on_remove(
+                runtime.coordinator.async_add_listener(self.async_write_ha_state)
+            )
 
 
 def agent_sensors(entry: OllamaConfigEntry) -> list[AgentSensor]:

@@ -180,6 +180,33 @@ class OllamaClient:
         self._model_info[model] = info
         return info
 
+    async def version(self) -> str:
+        """Return the server's version, from /api/version."""
+        response = await self._call(self._get_json("/api/version"))
+        version = response.get("version") if isinstance(response, dict) else None
+        if not isinstance(version, str):
+            raise BadResponse(
+                f"The Ollama server at {display_host(self.url)} sent no version"
+            )
+        return version
+
+    async def installed_models(self) -> list[ollama.ListResponse.Model]:
+        """Return the models on the server with their sizes, from /api/tags."""
+        response = await self._call(self._client.list())
+        return [model for model in response.models if model.model]
+
+    async def loaded_models(self) -> list[ollama.ProcessResponse.Model]:
+        """Return the models loaded in memory, from /api/ps."""
+        response = await self._call(self._client.ps())
+        return [model for model in response.models if model.model or model.name]
+
+    async def _get_json(self, path: str) -> Any:
+        """GET a path the ollama client has no method for, as it would send it."""
+        response = await self._client._client.get(path)  # noqa: SLF001
+        if response.is_error:
+            raise ollama.ResponseError(response.text, response.status_code)
+        return response.json()
+
     def forget_model_info(self) -> None:
         """Drop cached capabilities, so the next turn reads them again."""
         self._model_info.clear()

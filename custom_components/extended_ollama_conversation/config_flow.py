@@ -12,7 +12,13 @@ from homeassistant.config_entries import (
     ConfigSubentryFlow,
     OptionsFlow,
 )
-from homeassistant.const import CONF_API_KEY, CONF_TIMEOUT, CONF_URL, CONF_VERIFY_SSL
+from homeassistant.const import (
+    CONF_API_KEY,
+    CONF_SCAN_INTERVAL,
+    CONF_TIMEOUT,
+    CONF_URL,
+    CONF_VERIFY_SSL,
+)
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -40,10 +46,13 @@ from .const import (
     CONF_RATE_PER_USER_HOUR,
     DEFAULT_RATE_PER_MINUTE,
     DEFAULT_RATE_PER_USER_HOUR,
+    DEFAULT_SCAN_INTERVAL,
     DEFAULT_TIMEOUT,
     DEFAULT_VERIFY_SSL,
     DOMAIN,
+    MAX_SCAN_INTERVAL,
     MAX_TIMEOUT,
+    MIN_SCAN_INTERVAL,
     MIN_TIMEOUT,
     SUBENTRY_AI_TASK,
     SUBENTRY_CONVERSATION,
@@ -225,7 +234,7 @@ class ExtendedOllamaConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class LimitsOptionsFlow(OptionsFlow):
-    """Requests per minute for all agents, and per user per hour."""
+    """Requests per minute for all agents, per user per hour; how often to read the server."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -250,6 +259,10 @@ class LimitsOptionsFlow(OptionsFlow):
                             CONF_RATE_PER_USER_HOUR, DEFAULT_RATE_PER_USER_HOUR
                         ),
                     ): _LIMIT_SELECTOR,
+                    vol.Required(
+                        CONF_SCAN_INTERVAL,
+                        default=options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL),
+                    ): _SCAN_INTERVAL_SELECTOR,
                 }
             ),
         )
@@ -258,6 +271,18 @@ class LimitsOptionsFlow(OptionsFlow):
 _LIMIT_SELECTOR = vol.All(
     NumberSelector(
         NumberSelectorConfig(min=1, max=10000, step=1, mode=NumberSelectorMode.BOX)
+    ),
+    vol.Coerce(int),
+)
+_SCAN_INTERVAL_SELECTOR = vol.All(
+    NumberSelector(
+        NumberSelectorConfig(
+            min=MIN_SCAN_INTERVAL,
+            max=MAX_SCAN_INTERVAL,
+            step=1,
+            mode=NumberSelectorMode.BOX,
+            unit_of_measurement="s",
+        )
     ),
     vol.Coerce(int),
 )

@@ -156,3 +156,11 @@ EVENT_TURN: Final = f"{DOMAIN}_turn"
 # Agent option: the turn event and the diagnostics' last turns include the words said.
 CONF_EVENT_INCLUDE_TEXT: Final = "event_include_text"
 DEFAULT_EVENT_INCLUDE_TEXT: Final = False
+
+# --- monitoring (coordinator.py, sensors, repairs) ---
+# Server entry option: seconds between two reads of the server's version and models.
+DEFAULT_SCAN_INTERVAL: Final = 60
+MIN_SCAN_INTERVAL: Final = 10
+MAX_SCAN_INTERVAL: Final = 3600
+# Minutes the server may stay unreachable before a repair issue says so.
+UNREACHABLE_ISSUE_MINUTES: Final = 15

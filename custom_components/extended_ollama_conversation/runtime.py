@@ -20,6 +20,7 @@ from .semantic import SemanticRanker
 _LOGGER = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    from .coordinator import ServerCoordinator
     from .warmup import PromptWarmer
 
 
@@ -56,6 +57,8 @@ class OllamaRuntimeData:
     warmer: PromptWarmer | None = None
     # What each agent did: today's counters, the last turns (agent_stats.py).
     stats: AgentStats = field(default_factory=AgentStats)
+    # Reads the server's version and models for the monitoring entities and repairs.
+    coordinator: ServerCoordinator | None = None
 
     def report_model_without_tools(self, hass: HomeAssistant, model: str) -> None:
         """Warn once per model and raise a repair issue suggesting one with tools."""
@@ -71,10 +74,11 @@ class OllamaRuntimeData:
             hass,
             DOMAIN,
             f"model_without_tools_{model}",
-            is_fixable=False,
+            is_fixable=True,  # repairs.py: pick a model with tools for its agents
             severity=ir.IssueSeverity.WARNING,
             translation_key="model_without_tools",
             translation_placeholders={"model": model},
+            data={"model": model},
         )
 
 
