@@ -148,3 +148,45 @@ async def test_failed_match_hands_over_without_its_attempt(
     assert {s.entity_id: s.state for s in hass.states.async_all("light")} == (
         lights_before
     )
+
+
+async def test_two_commands_joined_by_and_run_locally(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    agent_options: dict[str, Any],
+) -> None:
+    """Both commands run, as Home Assistant's own agent runs them, with no model.
+
+    Measured with the 1.5B model: it carried out only the first of the two.
+    """
+    assert hass.states.get("light.bed_light").state == "off"
+    result = await ask(hass, "turn off the kitchen lights and turn on the bed light")
+    assert hass.states.get("light.kitchen_lights").state == "off"
+    assert hass.states.get("light.bed_light").state == "on"
+    assert speech(result).count(" ") >= 2
+    assert ollama_stub.requests_to("/api/chat") == []
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        # One of them is risky: the whole request is the model's, nothing runs first.
+        "turn off the kitchen lights and lock the front door",
+        # One of them the matcher does not know.
+        "turn off the kitchen lights and tell me a joke",
+    ],
+)
+async def test_joined_commands_go_to_the_model_unless_all_run_locally(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    agent_options: dict[str, Any],
+    request_text: str,
+) -> None:
+    """Nothing runs locally when any one of the commands cannot."""
+    ollama_stub.reply("Alright.")
+    result = await ask(hass, request_text)
+    assert speech(result) == "Alright."
+    assert len(ollama_stub.requests_to("/api/chat")) == 1
+    assert hass.states.get("light.kitchen_lights").state == "on"

@@ -5,12 +5,18 @@ the server, as the Assist pipeline's "prefer handling commands locally" does (wh
 `conversation.process` skips). A command the matcher takes but cannot carry out goes to
 the model as if the matcher had never seen it. Requests that touch a lock, an alarm panel, or a garage
 door or gate are left to the model's path, where confirmation rules guard them.
+
+Two or three commands joined by "and" ("turn off the kitchen lights and turn on the bed
+light") run locally when the matcher takes every one of them, as Home Assistant's own
+agent does; a small model often carries out only the first.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 import logging
+import re
 
 from hassil.recognize import RecognizeResult
 from homeassistant.components import conversation
@@ -42,6 +48,13 @@ _READ_ONLY_INTENTS = frozenset(
 )
 
 
+# "A and B", "A, and then B", "A, B and C": the commands of one request.
+_CLAUSE_BREAK = re.compile(
+    r"\s*(?:,\s*)?\band\b(?:\s+then\b)?\s*|\s*,\s*", re.IGNORECASE
+)
+_MAX_CLAUSES = 3
+
+
 @dataclass(slots=True)
 class LocalAttempt:
     """What the matcher made of a request it left to the model (routing reads it)."""
@@ -65,9 +78,10 @@ async def async_handle_locally(
         response = intent.IntentResponse(language=user_input.language)
         response.async_set_speech(trigger_speech)
     else:
-        response = await _async_try_intents(
-            hass, user_input, chat_log, attempt or LocalAttempt()
-        )
+        seen = attempt or LocalAttempt()
+        response = await _async_try_intents(hass, user_input, chat_log, seen)
+        if response is None:
+            response = await _async_try_clauses(hass, user_input, chat_log, seen)
         if response is None:
             return None
     speech: str = response.speech.get("plain", {}).get("speech", "")
@@ -95,17 +109,8 @@ async def _async_try_intents(
     the matcher's "I am not aware of any …" and repeat it instead of trying.
     """
     attempt = conversation.ChatLog(hass, chat_log.conversation_id)
-    question = is_question(user_input.text, user_input.language)
-
-    def leave_to_model(result: RecognizeResult) -> bool:
-        seen.recognized = True
-        # A question the matcher reads as a command is a misreading (see above).
-        if question and result.intent.name not in _READ_ONLY_INTENTS:
-            return True
-        return _leave_to_model(hass, result)
-
     response = await conversation.async_handle_intents(
-        hass, user_input, attempt, intent_filter=leave_to_model
+        hass, user_input, attempt, intent_filter=_model_filter(hass, user_input, seen)
     )
     if response is None or response.response_type is intent.IntentResponseType.ERROR:
         if response is not None or len(attempt.content) > 1:
@@ -119,6 +124,73 @@ async def _async_try_intents(
         ):
             chat_log.async_add_assistant_content_without_tools(content)
     return response
+
+
+def _model_filter(
+    hass: HomeAssistant, user_input: conversation.ConversationInput, seen: LocalAttempt
+) -> Callable[[RecognizeResult], bool]:
+    """The matcher's filter: True for what it recognised but must leave to the model."""
+    question = is_question(user_input.text, user_input.language)
+
+    def leave_to_model(result: RecognizeResult) -> bool:
+        seen.recognized = True
+        # A question the matcher reads as a command is a misreading (see above).
+        if question and result.intent.name not in _READ_ONLY_INTENTS:
+            return True
+        return _leave_to_model(hass, result)
+
+    return leave_to_model
+
+
+async def _async_try_clauses(
+    hass: HomeAssistant,
+    user_input: conversation.ConversationInput,
+    chat_log: conversation.ChatLog,
+    seen: LocalAttempt,
+) -> intent.IntentResponse | None:
+    """Run "A and B" locally when the matcher takes each command; else None.
+
+    Every command is first only recognised, so that nothing runs unless all can.
+    """
+    clauses = [c for c in _CLAUSE_BREAK.split(user_input.text) if c.strip()]
+    if not 1 < len(clauses) <= _MAX_CLAUSES:
+        return None
+    inputs = [replace(user_input, text=clause) for clause in clauses]
+    for clause in inputs:
+        if not await _async_recognized_locally(hass, clause, chat_log):
+            return None
+    responses = []
+    for clause in inputs:
+        if (response := await _async_try_intents(hass, clause, chat_log, seen)) is None:
+            return None  # the model takes over; what ran is in the chat log
+        responses.append(response)
+    merged = responses[0]
+    merged.async_set_speech(
+        " ".join(r.speech.get("plain", {}).get("speech", "") for r in responses)
+    )
+    return merged
+
+
+async def _async_recognized_locally(
+    hass: HomeAssistant,
+    user_input: conversation.ConversationInput,
+    chat_log: conversation.ChatLog,
+) -> bool:
+    """Whether the matcher takes the command and may run it (nothing is run)."""
+    taken: list[bool] = []
+    leave_to_model = _model_filter(hass, user_input, LocalAttempt())
+
+    def recognise_only(result: RecognizeResult) -> bool:
+        taken.append(not leave_to_model(result))
+        return True  # skip: nothing runs in this pass
+
+    await conversation.async_handle_intents(
+        hass,
+        user_input,
+        conversation.ChatLog(hass, chat_log.conversation_id),
+        intent_filter=recognise_only,
+    )
+    return taken == [True]
 
 
 def _leave_to_model(hass: HomeAssistant, result: RecognizeResult) -> bool:
