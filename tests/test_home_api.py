@@ -251,10 +251,22 @@ async def test_find_devices_is_fuzzy_and_exposed_only(
         Reply(tool_calls=[tool_call(FIND_DEVICES, name="kichen light")]),
         Reply(tool_calls=[tool_call(FIND_DEVICES, name="bed light")]),
         Reply(tool_calls=[tool_call(FIND_DEVICES, kind="locks")]),
+        # The very name wins over an area and a kind that contradict it.
+        Reply(
+            tool_calls=[
+                tool_call(
+                    FIND_DEVICES,
+                    name="Kitchen Lights",
+                    area="Living Room",
+                    kind="cover",
+                )
+            ]
+        ),
         "Done.",
     )
     await ask(hass, "what lights are on?")
-    room, kitchen, bed, locks = tool_results(ollama_stub)
+    room, kitchen, bed, locks, named = tool_results(ollama_stub)
+    assert [d["name"] for d in named["devices"]] == ["Kitchen Lights"]
     assert [(d["name"], d["area"]) for d in room["devices"]] == [
         ("Ecobee", "Living Room")
     ]

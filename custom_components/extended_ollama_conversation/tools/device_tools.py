@@ -20,6 +20,7 @@ import probatio as vol
 
 from ..const import DOMAIN
 from ..context import Device, describe_state, find_devices
+from ..context.devices import words_of
 from .actions import ACTIONS, SET, Service, action_words, normalize, service_for
 from .device_targets import (
     SCRIPT,
@@ -207,14 +208,20 @@ class FindDevicesTool(llm.Tool):
         """The exposed devices a call asks about, best matches first.
 
         A name that names no device but an area ("Living Room") is taken as the area:
-        small models put the room in `name`.
+        small models put the room in `name`. Any other name of a device, with an area or
+        kind that finds nothing, is that device (`Kitchen Speaker` with kind `cover`,
+        seen with a 1.5B model, is the speaker, not the kitchen's window).
         """
         devices = exposed_devices(hass, llm_context)
         kind = args.get("kind", args.get("domain"))
         name, area = args.get("name"), args.get("area")
         found = find_devices(devices, name=name, area=area, domain=kind)
         if not found and name:
-            found = find_devices(devices, area=name, domain=kind)
+            in_area = find_devices(devices, area=name, domain=kind)
+            if not _names_an_area(devices, str(name)):
+                found = named_devices(devices, str(name)) or in_area
+            else:
+                found = in_area
         return still_exposed(hass, llm_context, found)
 
     def effects(
@@ -278,3 +285,9 @@ def scripts_prompt(hass: HomeAssistant, llm_context: llm.LLMContext) -> str:
     if not scripts:
         return ""
     return f"Scripts for {CONTROL} run, with their fields: {json.dumps(scripts)}"
+
+
+def _names_an_area(devices: list[Device], name: str) -> bool:
+    """Whether the words are those of an area's name ("living room")."""
+    words = frozenset(words_of(name))
+    return any(device.area_words == words for device in devices)
