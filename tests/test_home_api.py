@@ -188,7 +188,7 @@ async def test_unexposed_and_unknown_devices_are_answered_alike(
         ),
         "Sorry.",
     )
-    await ask(hass, "turn off the kitchen lights")
+    await ask(hass, "turn off the kitchen lights and the moon light")
     hidden, unknown = tool_results(ollama_stub)
     assert hass.states.get("light.kitchen_lights").state == "on"
     assert hidden["error"] == unknown["error"] == "NotFound"

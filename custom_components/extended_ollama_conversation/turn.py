@@ -46,6 +46,7 @@ from .prompt_fit import FitLimits, PromptFitter
 from .runtime import OllamaRuntimeData
 from .thinking import ThinkingFilter
 from .tools.answers import command_answer, reads_answer
+from .tools.focus import focus_on_request
 from .tools.gate import CallGate, async_turn_gate, hold_for_confirmation
 from .tools.policy import PolicySettings
 from .tools.text_calls import SpeechFilter, has_json_object, json_as_words
@@ -353,6 +354,8 @@ class TurnRunner:
         prepared += [toolbox.prepare(call.name, call.arguments) for call in text_calls]
         if text_calls:
             _LOGGER.debug("Recognised %d tool call(s) written as text", len(text_calls))
+        if gate is not None:
+            prepared = focus_on_request(prepared, gate.request.text)
         if not prepared and (words := json_as_words(rest)) is not None:
             rest = words
         if (

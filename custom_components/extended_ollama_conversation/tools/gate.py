@@ -18,6 +18,7 @@ from ..audit import AuditedCall, Outcome, async_audit
 from ..confirmation import PendingAction, confirmations, describe, question
 from .effects import Effect
 from .executor import EntityResult, async_execute
+from .focus import NOT_NAMED_CODE
 from .memory_tools import unasked_memory_call
 from .policy import (
     PolicySettings,
@@ -94,7 +95,8 @@ class CallGate:
         data: Any = result.data
         reason = str(data.get("error")) if isinstance(data, dict) else "refused"
         async_audit(self.hass, self._audited(tool_input, ()), Outcome.REFUSED, reason)
-        if reason != "RepeatedCall":
+        # A repeat, or a call on a device nobody asked about, is no failure to report.
+        if reason not in {"RepeatedCall", NOT_NAMED_CODE}:
             self.records.append(CallRecord((), (), False, COULD_NOT))
 
     async def async_handle(self, tool_input: llm.ToolInput) -> llm.ToolResult:
