@@ -97,6 +97,25 @@ async def test_action_spellings_and_unknown_tools(
     assert "control" in pizza["error_text"]
 
 
+@pytest.mark.parametrize("agent_options", [COMPACT])
+async def test_an_action_word_as_the_tool(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    agent_options: dict[str, Any],
+) -> None:
+    """`set` as the tool's name, as the 1.5B model wrote it, is the control tool's set."""
+    ollama_stub.reply(
+        Reply(
+            '```json\n{"name": "set", "arguments": '
+            '{"name": "Hvac", "action": "set", "value": "22"}}\n```'
+        ),
+        "It is set to 22.",
+    )
+    await ask(hass, "warm the hvac up to 22")
+    assert hass.states.get("climate.hvac").attributes["temperature"] == 22
+
+
 @pytest.mark.parametrize("agent_options", [ASSIST])
 async def test_assist_names_under_a_wrong_prefix_and_kind_verbs(
     hass: HomeAssistant,

@@ -149,15 +149,21 @@ async def test_with_the_option_off_the_model_words_every_answer(
     assert model_requests(ollama_stub) == 2
 
 
+@pytest.mark.parametrize(
+    # The kind in words, and its domain as the 1.5B model wrote it.
+    "name",
+    ["Alarm Control Panel", "alarm_control_panel"],
+)
 async def test_the_only_alarm_panel_is_the_alarm(
     hass: HomeAssistant,
     ollama_stub: OllamaStub,
     agent_entry: MockConfigEntry,
     hass_admin_user: User,
+    name: str,
 ) -> None:
     """The one alarm panel is "the alarm control panel"; disarming it asks first."""
     async_expose_entity(hass, "conversation", "alarm_control_panel.security", True)
-    ollama_stub.reply(control("Alarm Control Panel", "disarm"))
+    ollama_stub.reply(control(name, "disarm"))
     result = await say(hass, "disarm the alarm", hass_admin_user)
     assert speech(result) == "Do you want me to disarm the security?"
     assert result.continue_conversation
@@ -306,3 +312,25 @@ async def test_a_read_the_question_does_not_speak_of_is_no_answer(
     result = await say(hass, "what is the capital of France?")
     assert speech(result) == "The capital of France is Paris."
     assert model_requests(ollama_stub) == 2
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        # Both seen with the 1.5B model after a call it made in a question turn.
+        "<tools>\n</tools>\n",
+        "Error: Refused; reason: question; error text: The user asked a question.",
+    ],
+)
+async def test_words_meant_for_a_program_are_never_spoken(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    agent_entry: MockConfigEntry,
+    words: str,
+) -> None:
+    """After a call, tags or a tool's error read back are not the answer."""
+    ollama_stub.reply(control("Kitchen Lights", "turn_off"), words)
+    result = await say(hass, "what is 12 times 12?")
+    assert "tools>" not in speech(result)
+    assert "error text" not in speech(result)
+    assert hass.states.get("light.kitchen_lights").state == "on"

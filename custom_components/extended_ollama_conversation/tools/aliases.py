@@ -52,6 +52,9 @@ _CONTROL_NAMES: dict[str, tuple[str, str | None]] = {
     "turn_off": ("turn_off", None),
     "turnon": ("turn_on", None),
     "turnoff": ("turn_off", None),
+    # The control tool's own action words, used as a tool's name ("set" with a value).
+    **{word: (word, None) for word in ("set", "open", "close", "lock", "unlock")},
+    **{word: (word, None) for word in ("start", "stop", "pause", "play")},
 }
 # A generic turn on/off on these kinds, as Assist's own intents for them.
 _KIND_VERBS: dict[str, dict[str, str]] = {

@@ -122,7 +122,8 @@ def _only_one_of_kind(devices: list[Device], wanted: str) -> list[Device]:
     "The alarm" or "the alarm control panel" when the home has one alarm panel: no
     guess, there is nothing else it can mean. Two of the kind name nothing.
     """
-    words = set(re.findall(r"\w+", wanted)) - {"the", "my", "our"}
+    # "alarm_control_panel" too: a model may give the kind's domain as the name.
+    words = set(re.findall(r"[^\W_]+", wanted)) - {"the", "my", "our"}
     if not words:
         return []
     kinds = {

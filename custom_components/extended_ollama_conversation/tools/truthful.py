@@ -32,7 +32,8 @@ _DENIAL = re.compile(
     re.IGNORECASE,
 )
 _INTERNAL = re.compile(
-    r"\w+__\w+|\bHass[A-Z]\w*|not a valid tool|\btool\b|error_text|"
+    r"\w+__\w+|\bHass[A-Z]\w*|not a valid tool|\btool\b|\berror[_ ]text\b|</?tools?>|"
+    r"</?tool_call>|"
     r"\b(InvalidArguments|UnknownTool|RepeatedCall|NoMatch|MatchFailed\w*)\b",
 )
 
