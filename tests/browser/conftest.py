@@ -13,6 +13,7 @@ from pathlib import Path
 import shutil
 from typing import Any
 
+from PIL import Image
 import pytest
 
 from .home import Home, running_home
@@ -94,6 +95,10 @@ def shot(tmp_path_factory: pytest.TempPathFactory) -> Any:
     def take(page: Any, name: str) -> Path:
         path = folder / f"{name}.png"
         page.screenshot(path=str(path), animations="disabled")
+        # A palette of 64 colours keeps the README's pictures small and legible.
+        with Image.open(path) as image:
+            small = image.convert("RGB").quantize(colors=64)
+        small.save(path, optimize=True)
         return path
 
     return take

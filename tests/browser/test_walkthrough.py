@@ -118,7 +118,13 @@ def talk_to_assist(page: Page, home: Home, shot: Any) -> None:
     shot(page, "09-assist-unlocked")
     page.keyboard.press("Escape")
     expect(page.get_by_role("textbox", name="Enter a request")).to_be_hidden()
-    shot(page, "09b-overview-after")
+    # The kitchen's page on the overview shows the lights' new state.
+    # The tile's container takes the click for its name.
+    page.get_by_text("Kitchen", exact=True).first.click(force=True)
+    # Its tile names the lights without the area: "Lights", "Off".
+    tile = page.locator("ha-tile-info", has_text="Lights")
+    expect(tile).to_contain_text("Off")
+    shot(page, "09b-kitchen-after")
 
 
 def server_device(page: Page, home: Home, shot: Any, *, connected: bool = True) -> None:
@@ -175,6 +181,7 @@ def repair(page: Page, home: Home, shot: Any) -> None:
     shot(page, "11-repairs")
     page.get_by_text(title).click()
     expect(page.get_by_text("Choose a model with tools for No tools")).to_be_visible()
+    expect(page.get_by_text("which cannot control your home")).to_be_visible()
     shot(page, "12-repair-fix-flow")
 
 
