@@ -232,6 +232,14 @@ async def arrange_demo_home(api: HomeAssistantAPI) -> int:
                 )
         except CommandFailed as err:
             print(f"develop: {entity_id} stays without an area: {err}", flush=True)
+    # Demo entities without a unique ID (the front door's lock) are not in the registry.
+    registered = {entity["entity_id"] for entity in entities}
+    exposed += [
+        state["entity_id"]
+        for state in await api.rest("GET", "/api/states")
+        if state["entity_id"].startswith(tuple(f"{d}." for d in EXPOSED_DOMAINS))
+        and state["entity_id"] not in registered
+    ]
     await api.ws(
         "homeassistant/expose_entity",
         assistants=["conversation"],

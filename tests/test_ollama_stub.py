@@ -280,3 +280,40 @@ async def test_demo_mode_is_labelled_and_calls_offered_tools(
     )
     assert chatted.message.content.startswith(LABEL)
     assert "not a language model" in LABEL
+
+
+@pytest.mark.parametrize(
+    ("request_text", "arguments"),
+    [
+        (
+            "it is dark in the kitchen, please switch the lights off",
+            {"name": "kitchen lights", "action": "turn_off"},
+        ),
+        ("Unlock the front door please.", {"name": "front door", "action": "unlock"}),
+        ("switch on the bed light", {"name": "bed light", "action": "turn_on"}),
+    ],
+)
+async def test_demo_mode_calls_the_control_tool(
+    ollama_stub: OllamaStub,
+    client: ollama.AsyncClient,
+    request_text: str,
+    arguments: dict[str, str],
+) -> None:
+    """The browser test's requests become control calls, the room naming the lights."""
+    ollama_stub.responder = demo_reply
+    tools = [
+        {
+            "type": "function",
+            "function": {"name": name, "description": "", "parameters": {}},
+        }
+        for name in ("control", "get_state")
+    ]
+    asked = await client.chat(
+        model="qwen2.5:3b",
+        messages=[{"role": "user", "content": request_text}],
+        tools=tools,
+    )
+    calls = asked.message.tool_calls or []
+    assert [(c.function.name, dict(c.function.arguments)) for c in calls] == [
+        ("control", arguments)
+    ]

@@ -31,18 +31,48 @@ def demo_reply(path: str, body: dict[str, Any]) -> Reply:
     # The integration may add the home's states after the request, in a paragraph.
     request = request.split("\n\n", 1)[0]
     tool_names = {tool["function"]["name"] for tool in body.get("tools") or []}
-    match = re.search(r"\bturn (on|off) (?:the )?(.+?)[.!?]*$", request, re.IGNORECASE)
-    if match:
-        wanted = _TURN_WORDS[match.group(1).lower()]
-        tool = next((name for name in tool_names if name.endswith(wanted)), None)
-        if tool is not None:
-            return Reply(
-                tool_calls=[{"name": tool, "arguments": {"name": match.group(2)}}]
-            )
+    if call := _device_call(request, tool_names):
+        return Reply(tool_calls=[call])
     return Reply(
         f"{LABEL} I received: {request!r:.200}. I was offered {len(tool_names)} tools. "
         "Connect a real Ollama server (set OLLAMA_URL) for real answers."
     )
+
+
+def _device_call(request: str, tool_names: set[str]) -> dict[str, Any] | None:
+    """The tool call for "turn off X", "switch the X off" or "unlock X", if offered.
+
+    "It is dark in the kitchen, please switch the lights off" names the lights by the
+    area it mentions ("kitchen lights"), as a model would.
+    """
+    action, name = "", ""
+    if match := re.search(
+        r"\b(?:turn|switch) (on|off) (?:the )?(.+?)[.!?]*$", request, re.IGNORECASE
+    ):
+        action, name = match.group(1), match.group(2)
+    elif match := re.search(
+        r"\b(?:turn|switch) (?:the )?(.+?) (on|off)\b", request, re.IGNORECASE
+    ):
+        action, name = match.group(2), match.group(1)
+    elif match := re.search(
+        r"\b(unlock|lock) (?:the )?(.+?)[.!?]*$", request, re.IGNORECASE
+    ):
+        action, name = match.group(1), match.group(2)
+    if not action:
+        return None
+    action = action.lower()
+    name = re.sub(r"\W+(?:please|now)\W*$", "", name, flags=re.IGNORECASE)
+    area = re.search(r"\bin the (\w+(?: room)?)\b", request, re.IGNORECASE)
+    if area and area.group(1).lower() not in name.lower():
+        name = f"{area.group(1)} {name}"
+    control = next((tool for tool in tool_names if tool.endswith("control")), None)
+    if control is not None:
+        word = {"on": "turn_on", "off": "turn_off"}.get(action, action)
+        return {"name": control, "arguments": {"name": name, "action": word}}
+    # Home Assistant's own intents: unlocking a lock is its turn-off.
+    wanted = _TURN_WORDS[{"unlock": "off", "lock": "on"}.get(action, action)]
+    tool = next((tool for tool in tool_names if tool.endswith(wanted)), None)
+    return None if tool is None else {"name": tool, "arguments": {"name": name}}
 
 
 def _tool_outcome(message: dict[str, Any]) -> str:

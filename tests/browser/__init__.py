@@ -1,0 +1,1 @@
+"""The browser test: a real Chromium against a real Home Assistant."""
