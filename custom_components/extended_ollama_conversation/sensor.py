@@ -58,6 +58,23 @@ def _loaded(status: ServerStatus) -> Mapping[str, Any]:
     }
 
 
+def _memory_description(
+    key: str, value_fn: Callable[[ServerStatus], int]
+) -> ServerSensorDescription:
+    """Memory the loaded models take, in bytes shown as GB."""
+    return ServerSensorDescription(
+        key=key,
+        translation_key=key,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        device_class=SensorDeviceClass.DATA_SIZE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfInformation.BYTES,
+        suggested_unit_of_measurement=UnitOfInformation.GIGABYTES,
+        suggested_display_precision=2,
+        value_fn=value_fn,
+    )
+
+
 SERVER_SENSORS: tuple[ServerSensorDescription, ...] = (
     ServerSensorDescription(
         key="version",
@@ -81,27 +98,11 @@ SERVER_SENSORS: tuple[ServerSensorDescription, ...] = (
         value_fn=lambda status: len(status.loaded),
         attributes_fn=_loaded,
     ),
-    ServerSensorDescription(
-        key="loaded_memory",
-        translation_key="loaded_memory",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        device_class=SensorDeviceClass.DATA_SIZE,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfInformation.BYTES,
-        suggested_unit_of_measurement=UnitOfInformation.GIGABYTES,
-        suggested_display_precision=2,
-        value_fn=lambda status: sum(model.size for model in status.loaded),
+    _memory_description(
+        "loaded_memory", lambda status: sum(m.size for m in status.loaded)
     ),
-    ServerSensorDescription(
-        key="loaded_vram",
-        translation_key="loaded_vram",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        device_class=SensorDeviceClass.DATA_SIZE,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfInformation.BYTES,
-        suggested_unit_of_measurement=UnitOfInformation.GIGABYTES,
-        suggested_display_precision=2,
-        value_fn=lambda status: sum(model.size_vram for model in status.loaded),
+    _memory_description(
+        "loaded_vram", lambda status: sum(m.size_vram for m in status.loaded)
     ),
 )
 

@@ -41,15 +41,11 @@ def focus_on_request(
     if len(acting) < 2 or _MANY.search(request):
         return list(prepared)
     asked = set(words_of(request))
-    named = {id(t) for t in acting if _names(t, asked)}
-    if not named:
+    unnamed = [t for t in acting if not _names(t, asked)]
+    if len(unnamed) == len(acting):
         return list(prepared)
     return [
-        (tool_input, _not_named(tool_input))
-        if refusal is None
-        and tool_input.tool_name == CONTROL
-        and id(tool_input) not in named
-        else (tool_input, refusal)
+        (tool_input, _not_named() if tool_input in unnamed else refusal)
         for tool_input, refusal in prepared
     ]
 
@@ -60,7 +56,7 @@ def _names(tool_input: llm.ToolInput, asked: set[str]) -> bool:
     return bool(words) and words <= asked
 
 
-def _not_named(tool_input: llm.ToolInput) -> llm.ToolResult:
+def _not_named() -> llm.ToolResult:
     return llm.ToolResult(
         data={"error": NOT_NAMED_CODE, "error_text": NOT_NAMED}, error=True
     )
