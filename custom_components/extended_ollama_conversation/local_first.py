@@ -166,9 +166,17 @@ async def _async_try_clauses(
         responses.append(response)
     merged = responses[0]
     merged.async_set_speech(
-        " ".join(r.speech.get("plain", {}).get("speech", "") for r in responses)
+        " ".join(
+            _sentence(r.speech.get("plain", {}).get("speech", "")) for r in responses
+        )
     )
     return merged
+
+
+def _sentence(speech: str) -> str:
+    """A reply as a sentence of a longer answer ("Turned off the light.")."""
+    speech = speech.strip()
+    return speech if not speech or speech[-1] in ".!?" else f"{speech}."
 
 
 async def _async_recognized_locally(
