@@ -334,3 +334,18 @@ async def test_words_meant_for_a_program_are_never_spoken(
     assert "tools>" not in speech(result)
     assert "error text" not in speech(result)
     assert hass.states.get("light.kitchen_lights").state == "on"
+
+
+async def test_a_device_that_reports_its_state_late_is_answered_at_once(
+    hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
+) -> None:
+    """The demo's ceiling fan writes its state from a worker thread, after the call.
+
+    The answer waits a moment for it: "now on", not "still off" and another round.
+    """
+    assert hass.states.get("fan.ceiling_fan").state == "off"
+    ollama_stub.reply(control("Ceiling Fan", "turn_on"), "It is still off.")
+    result = await say(hass, "spin up the ceiling fan")
+    assert hass.states.get("fan.ceiling_fan").state == "on"
+    assert speech(result) == "The ceiling fan is now on."
+    assert model_requests(ollama_stub) == 1

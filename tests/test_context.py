@@ -122,7 +122,7 @@ async def test_what_changed_recently_is_stated(hass: HomeAssistant, home: None) 
             state_lines=2,
             now=now,
         )
-        return context.current.split("Current states: ", 1)[1]
+        return context.current.partition("Current states: ")[2]
 
     assert "Decorative Lights" not in stated()
     await hass.services.async_call(
@@ -312,3 +312,36 @@ async def test_the_requesters_area_is_preferred(
 
     assert first_state("Kitchen").startswith("Kitchen Lights")
     assert first_state(None).startswith("Bed Light")
+
+
+async def test_a_request_about_nothing_in_the_home_reads_few_states(
+    hass: HomeAssistant, home: None
+) -> None:
+    """'What is 12 times 12?': no device's state, only the three latest changes.
+
+    Each state line is read before the model answers and invites a call it does not
+    need (a small model "answered" with the office lights).
+    """
+    index = device_index(hass)
+
+    def current() -> str:
+        return build_context(
+            index,
+            "what is 12 times 12?",
+            budget=4000,
+            chars_per_token=CHARS_PER_TOKEN,
+        ).current
+
+    assert "Current states" not in current()
+    for light in (
+        "bed_light",
+        "ceiling_lights",
+        "kitchen_lights",
+        "office_rgbw_lights",
+    ):
+        await hass.services.async_call(
+            "light", "turn_off", {"entity_id": f"light.{light}"}, blocking=True
+        )
+    stated = current().partition("Current states: ")[2]
+    assert stated.count(": off") == 3
+    assert "Bed Light" not in stated  # the oldest of the four changes

@@ -323,7 +323,7 @@ class TurnRunner:
         `may_retry`: a round is left in which the model can answer again. After any
         tool call of the turn, the words are held back until checked against the results.
         """
-        speech = SpeechFilter() if toolbox else None
+        speech = SpeechFilter(toolbox.is_tool_name) if toolbox else None
         thoughts = ThinkingFilter()
         hold = gate is not None and gate.calls > 0
         held: list[str] = []

@@ -83,18 +83,15 @@ def build_context(
 
     ranked = ranking(scores)
     named = [d for d in ranked if scores[d.entity_id] >= NAMED]
-    stated = _ensure(
-        ranking(
-            _close_to_named(
-                state_scores,
-                named,
-                scores,
-                [e for e in changed if e in position][-NAMED_KEEPS_RECENT:],
-            )
-        )[:state_lines]
-        or devices[: min(state_lines, 5)],
-        named,
+    latest = [e for e in changed if e in position][-NAMED_KEEPS_RECENT:]
+    # A request about nothing in the home ("what is 12 times 12?") gets only the
+    # latest changes: more states cost reading time and invite calls it does not need.
+    candidates = (
+        _close_to_named(state_scores, named, scores, latest)
+        if any(scores.values())
+        else dict.fromkeys(latest, RECENT_POINTS)
     )
+    stated = _ensure(ranking(candidates)[:state_lines], named)
     # Three quarters for the directory, the rest for the changing part.
     directory, listed = index.directory(char_budget * 3 // 4)
     extras = _ensure(

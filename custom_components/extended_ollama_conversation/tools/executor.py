@@ -7,20 +7,32 @@ unlocked"), instead of leaving them to guess from an intent response.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 import logging
 from typing import Any
 
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.core import (
+    Context,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    callback,
+)
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import llm
+from homeassistant.helpers.event import async_track_state_change_event
 import probatio as vol
 
 from .effects import Effect
 from .wording import be, name_of, the, verb
 
 _LOGGER = logging.getLogger(__name__)
+# Many devices report their new state a moment after the service call returns (a
+# Zigbee bulb, an integration that writes its state from a worker thread). Without
+# waiting, the result says "still off" and the model is asked again.
+SETTLE_SECONDS = 1.0
 
 # The states an action aims for; a call that ends elsewhere did not do what it says.
 _GOALS: dict[str, frozenset[str]] = {
@@ -148,6 +160,50 @@ def _compare(
     return tuple(results)
 
 
+def _unsettled(
+    hass: HomeAssistant, effects: Iterable[Effect], before: _Snapshot
+) -> set[str]:
+    """Entities the call has not changed yet and that are not where it aims."""
+    waiting = set()
+    for effect in effects:
+        state = hass.states.get(effect.entity_id)
+        if not effect.changes_home or state is None:
+            continue
+        after = (state.state, dict(state.attributes))
+        if _changed(effect, before.get(effect.entity_id), after):
+            continue
+        goal = _GOALS.get(effect.action)
+        if goal and state.state in goal and not _missed(effect, after[1]):
+            continue  # already there: nothing will change
+        waiting.add(effect.entity_id)
+    return waiting
+
+
+async def _async_settle(
+    hass: HomeAssistant, effects: Iterable[Effect], before: _Snapshot
+) -> None:
+    """Wait up to SETTLE_SECONDS for the targeted entities to report a change."""
+    waiting = _unsettled(hass, effects, before)
+    if not waiting:
+        return
+    settled = asyncio.Event()
+
+    @callback
+    def _on_change(event: Event[EventStateChangedData]) -> None:
+        waiting.discard(event.data["entity_id"])
+        if not waiting:
+            settled.set()
+
+    unsubscribe = async_track_state_change_event(hass, list(waiting), _on_change)
+    try:
+        async with asyncio.timeout(SETTLE_SECONDS):
+            await settled.wait()
+    except TimeoutError:
+        pass
+    finally:
+        unsubscribe()
+
+
 def _with_results(
     result: llm.ToolResult, entities: tuple[EntityResult, ...]
 ) -> llm.ToolResult:
@@ -194,6 +250,8 @@ async def async_execute(
         )
     if result.error and error is None:
         error = _error_text(result)
+    if error is None:
+        await _async_settle(hass, effects, before)
     entities = _compare(hass, effects, before)
     if add_states:
         result = _with_results(result, entities)

@@ -1,7 +1,8 @@
 """Tool calls that a small model wrote into its answer instead of `tool_calls`.
 
 Small local models often write `{"name": ..., "arguments": ...}` as text, in a fenced
-JSON block, between <tool_call> tags, or in a sentence. Such text must be run, not
+JSON block, between <tool_call> tags, or in a sentence, or a call like
+`control("Kitchen Lights", "turn_off")` (see `function_calls`). Such text must be run, not
 spoken: `SpeechFilter` holds back anything that may be a call while the answer streams,
 and `extract_tool_calls` finds the calls once the answer is complete.
 """
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 import json
 import re
 from typing import Any
+
+from .function_calls import call_start, find_function_calls, trailing_name
 
 _ARGUMENT_KEYS = ("arguments", "parameters", "args", "input")
 _NAME_KEYS = ("name", "tool", "tool_name", "function")
@@ -48,7 +51,10 @@ def extract_tool_calls(
         for match in pattern.finditer(text):
             if _overlaps(match.span(), spans):
                 continue
-            found = list(_calls_in(match.group(1), is_tool_name))
+            found = list(_calls_in(match.group(1), is_tool_name)) or [
+                TextToolCall(call.name, call.arguments)
+                for call in find_function_calls(match.group(1), is_tool_name)
+            ]
             if found:
                 calls.extend(found)
                 spans.append(match.span())
@@ -69,6 +75,10 @@ def extract_tool_calls(
             calls.extend(found)
             spans.append((start, end))
         position = end if found else start + 1
+    for call in find_function_calls(text, is_tool_name):
+        if not _overlaps((call.start, call.end), spans):
+            calls.append(TextToolCall(call.name, call.arguments))
+            spans.append((call.start, call.end))
     return _remove_spans(text, spans), calls
 
 
@@ -201,30 +211,47 @@ class SpeechFilter:
     is either a call (not spoken) or plain text (spoken late, but never lost).
     """
 
-    def __init__(self) -> None:
-        """Start with nothing held."""
+    def __init__(self, is_tool_name: Callable[[str], bool] | None = None) -> None:
+        """Start with nothing held.
+
+        `is_tool_name`: also hold calls written like `control("Lamp", "turn_on")`;
+        the last word of each chunk then waits for the next one, to see whether a
+        "(" follows it.
+        """
         self._pending = ""
         self._holding = False
+        self._is_tool_name = is_tool_name
 
     def feed(self, chunk: str) -> str:
         """Take a chunk of the answer; return the part that is safe to say now."""
         self._pending += chunk
         if self._holding:
             return ""
-        if (opener := _OPENER.search(self._pending)) is not None:
+        if (start := self._opener(self._pending)) is not None:
             self._holding = True
-            safe, self._pending = (
-                self._pending[: opener.start()],
-                self._pending[opener.start() :],
-            )
-            return safe
-        if (partial := _PARTIAL_OPENER.search(self._pending)) is not None:
-            safe, self._pending = (
-                self._pending[: partial.start()],
-                self._pending[partial.start() :],
-            )
-            return safe
+            return self._release_before(start)
+        if (start := self._partial(self._pending)) is not None:
+            return self._release_before(start)
         safe, self._pending = self._pending, ""
+        return safe
+
+    def _opener(self, text: str) -> int | None:
+        """Where something that may be a call begins."""
+        starts = [opener.start()] if (opener := _OPENER.search(text)) else []
+        if self._is_tool_name is not None:
+            call = call_start(text, self._is_tool_name)
+            starts += [] if call is None else [call]
+        return min(starts, default=None)
+
+    def _partial(self, text: str) -> int | None:
+        """Where the end of the text may be the first characters of an opener."""
+        starts = [partial.start()] if (partial := _PARTIAL_OPENER.search(text)) else []
+        if self._is_tool_name and (word := trailing_name(text)) is not None:
+            starts.append(word)
+        return min(starts, default=None)
+
+    def _release_before(self, start: int) -> str:
+        safe, self._pending = self._pending[:start], self._pending[start:]
         return safe
 
     def finish(

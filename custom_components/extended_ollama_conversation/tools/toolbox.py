@@ -19,12 +19,16 @@ import probatio as vol
 from ..context import Device
 from .aliases import alias_call, alias_name
 from .arguments import coerce_arguments
+from .function_calls import FunctionArguments
 from .targets import repair_targets
 
 # Describing a tool (probatio.to_openapi, then the ollama client's own model) is most of
 # a turn's own work, and the Assist API rebuilds its tools every turn. Descriptions are
 # kept by the schema's text, so a schema that changes (new areas, say) is described anew.
 _DESCRIPTION_CACHE_SIZE = 512
+# Positional arguments of a call under a name the model knows from training (`turn_off(
+# "Lamp")`, `set("Lamp", "50%")`): the device first, then the value.
+_ALIAS_POSITIONS = ("name", "value")
 # The name under which an unspeakable answer is sent back (it is no offered tool).
 SPEAK = "speak"
 MAX_ECHOED_ANSWER = 1000
@@ -116,6 +120,8 @@ class Toolbox:
         the policy. The second item is None when the call is ready for the policy;
         otherwise it is the result that explains what to fix.
         """
+        if isinstance(arguments, FunctionArguments):
+            arguments = arguments.by_name(self._positions(name))
         resolved, arguments = self.resolve_call(name, arguments)
         if resolved is None:
             return _refused(
@@ -159,6 +165,13 @@ class Toolbox:
             tool_name=resolved, tool_args=repaired, external=True
         ), None
 
+    def _positions(self, name: str) -> list[str] | tuple[str, ...]:
+        """The parameter names that positional arguments of a call to `name` fill."""
+        resolved = self.resolve(name)
+        if resolved is None or _bare_name(resolved) != _bare_name(name):
+            return _ALIAS_POSITIONS
+        return list(self._schemas[resolved].get("properties", {}))
+
     def ask_for_words(self, answer: str) -> tuple[llm.ToolInput, llm.ToolResult] | None:
         """Send back an answer that holds JSON but no call, once a turn.
 
@@ -178,6 +191,10 @@ class Toolbox:
             "tool's exact name. Otherwise answer the user in one or two plain "
             "sentences, without JSON or code.",
         )
+
+
+def _bare_name(name: str) -> str:
+    return name.rpartition("__")[2].lower()
 
 
 def _refused(
