@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import CONF_API_KEY, CONF_SCAN_INTERVAL, STATE_OFF, STATE_ON
+from homeassistant.const import (
+    CONF_API_KEY,
+    CONF_MODEL,
+    CONF_NAME,
+    CONF_SCAN_INTERVAL,
+    STATE_OFF,
+    STATE_ON,
+)
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
@@ -18,6 +25,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.extended_ollama_conversation.const import (
     CONF_RATE_PER_MINUTE,
     CONF_RATE_PER_USER_HOUR,
+    CONF_WARM_UP,
     DOMAIN,
 )
 
@@ -187,7 +195,7 @@ async def test_the_refresh_interval_is_an_option(
     assert entity_state(hass, server_entry, "server").state == STATE_OFF
 
 
-async def test_a_server_without_ps_still_sets_up(
+async def test_a_server_whose_ps_fails_still_sets_up(
     hass: HomeAssistant, ollama_stub: OllamaStub, config_entry: MockConfigEntry
 ) -> None:
     """The setup's own check passed: a failing first read leaves the sensors unavailable."""
@@ -216,3 +224,75 @@ async def test_a_refused_key_at_a_refresh_asks_for_a_new_one(
     await move_time(hass, freezer, 61)
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+
+
+def connected_devices(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> tuple[dr.DeviceEntry, set[str]]:
+    """The server's device, and the names of the devices connected through it."""
+    devices = dr.async_get(hass)
+    server = devices.async_get_device_by_identifier(
+        (DOMAIN, entry.entry_id), entry.entry_id
+    )
+    assert server is not None
+    connected = {
+        str(device.name)
+        for device in dr.async_entries_for_config_entry(devices, entry.entry_id)
+        if device.via_device_id == server.id
+    }
+    return server, connected
+
+
+async def test_the_server_device_lists_its_agents(
+    hass: HomeAssistant, ollama_stub: OllamaStub, agent_entry: MockConfigEntry
+) -> None:
+    """Each agent's device is connected through the server's, also one added later."""
+    server, connected = connected_devices(hass, agent_entry)
+    assert connected == {"Ollama Conversation", "Ollama AI Task"}
+    assert server.via_device_id is None
+    assert server.sw_version == OLLAMA_VERSION  # however the platforms were ordered
+
+    flow = await hass.config_entries.subentries.async_init(
+        (agent_entry.entry_id, "conversation"), context={"source": "user"}
+    )
+    done = await hass.config_entries.subentries.async_configure(
+        flow["flow_id"],
+        {CONF_NAME: "Kitchen agent", CONF_MODEL: "qwen2.5:3b", CONF_WARM_UP: False},
+    )
+    assert done["type"] == "create_entry"
+    await hass.async_block_till_done()
+    assert hass.states.get("conversation.kitchen_agent") is not None
+    same_server, connected = connected_devices(hass, agent_entry)
+    assert same_server.id == server.id
+    assert connected == {"Ollama Conversation", "Ollama AI Task", "Kitchen agent"}
+
+
+async def test_a_server_without_ps_stays_reachable(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An older or proxied server answers 404 on /api/ps: connected, nothing loaded.
+
+    Its version and models still show; refused connections still mean unreachable.
+    """
+    ollama_stub.missing_routes.add("/api/ps")
+    ollama_stub.loaded["qwen2.5:3b"] = datetime.now(UTC) + timedelta(minutes=5)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert entity_state(hass, config_entry, "server").state == STATE_ON
+    assert entity_state(hass, config_entry, "version").state == OLLAMA_VERSION
+    assert entity_state(hass, config_entry, "installed_models").state == "1"
+    loaded = entity_state(hass, config_entry, "loaded_models")
+    assert loaded.state == "0"
+    assert loaded.attributes["models"] == []
+    assert float(entity_state(hass, config_entry, "loaded_memory").state) == 0
+    assert ollama_stub.requests_to("/api/ps")  # it was asked, and answered 404
+
+    await move_time(hass, freezer, 61)
+    assert entity_state(hass, config_entry, "server").state == STATE_ON
+    await ollama_stub.stop()
+    await move_time(hass, freezer, 61)
+    assert entity_state(hass, config_entry, "server").state == STATE_OFF
+    assert entity_state(hass, config_entry, "loaded_models").state == "unavailable"

@@ -16,8 +16,16 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+import ollama
 
-from .client import InvalidAuth, ModelNotFound, OllamaClient, OllamaError, display_host
+from .client import (
+    BadResponse,
+    InvalidAuth,
+    ModelNotFound,
+    OllamaClient,
+    OllamaError,
+    display_host,
+)
 from .const import DEFAULT_SCAN_INTERVAL, DOMAIN
 from .issues import (
     async_clear_server_unreachable,
@@ -126,7 +134,7 @@ class ServerCoordinator(DataUpdateCoordinator[ServerStatus]):
         version, installed, loaded = await asyncio.gather(
             self.client.version(),
             self.client.installed_models(),
-            self.client.loaded_models(),
+            self._loaded_models(),
         )
         models = []
         for model in installed:
@@ -148,6 +156,20 @@ class ServerCoordinator(DataUpdateCoordinator[ServerStatus]):
                 for model in loaded
             ),
         )
+
+    async def _loaded_models(self) -> list[ollama.ProcessResponse.Model]:
+        """/api/ps; a server without it (older, or behind a proxy) shows none loaded.
+
+        Only its 404 is forgiven: the server answered, so it is reachable.
+        """
+        try:
+            return await self.client.loaded_models()
+        except BadResponse as err:
+            cause = err.__cause__
+            if not isinstance(cause, ollama.ResponseError) or cause.status_code != 404:
+                raise
+            _LOGGER.debug("%s has no /api/ps: no loaded models shown", self.name)
+            return []
 
     def _note_failure(self) -> None:
         """Remember when the failures began; after long enough, raise the repair."""

@@ -8,6 +8,7 @@ from typing import Any
 from homeassistant.components import conversation
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_MODEL
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -15,6 +16,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import DOMAIN
 from .context import HomeContext
 from .runtime import OllamaConfigEntry
+from .server_entity import server_device
 from .turn import AgentSettings, TurnRunner
 
 
@@ -46,6 +48,22 @@ def agent_device_info(subentry: ConfigSubentry) -> dr.DeviceInfo:
     )
 
 
+def server_device_id(hass: HomeAssistant, entry: OllamaConfigEntry) -> str:
+    """The server's device id; registered here if the agents are added before it.
+
+    The platforms are set up side by side, so the server's own entities may come later
+    (they then fill in its version).
+    """
+    devices = dr.async_get(hass)
+    identifier = (DOMAIN, entry.entry_id)
+    device = devices.async_get_device_by_identifier(identifier, entry.entry_id)
+    if device is None:
+        device = devices.async_get_or_create(
+            config_entry_id=entry.entry_id, **server_device(entry, None)
+        )
+    return device.id
+
+
 class OllamaLLMEntity(Entity):
     """An agent (one subentry) on an Ollama server."""
 
@@ -53,11 +71,18 @@ class OllamaLLMEntity(Entity):
     _attr_name = None
 
     def __init__(self, entry: OllamaConfigEntry, subentry: ConfigSubentry) -> None:
-        """Describe the agent as a service device named after its subentry."""
+        """Tie the entity to its subentry, whose id is also its unique id."""
         self.entry = entry
         self.subentry_id = subentry.subentry_id
         self._attr_unique_id = subentry.subentry_id
-        self._attr_device_info = agent_device_info(subentry)
+
+    @property
+    def device_info(self) -> dr.DeviceInfo:
+        """The agent's device, connected through the server's: its page lists them."""
+        return dr.DeviceInfo(
+            **agent_device_info(self.entry.subentries[self.subentry_id]),
+            via_device_id=server_device_id(self.hass, self.entry),
+        )
 
     @property
     def options(self) -> Mapping[str, Any]:

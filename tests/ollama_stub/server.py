@@ -169,6 +169,8 @@ class OllamaStub:
         self.embedder: Callable[[str], list[float]] = embed_text
         self.requests: list[RecordedRequest] = []
         self.loaded: dict[str, datetime] = {}
+        # Paths answered 404 as by a server without them (an older or proxied Ollama).
+        self.missing_routes: set[str] = set()
         self._replies: deque[Reply] = deque()
         self._faults: deque[_PendingFault] = deque()
         self._runner: web.AppRunner | None = None
@@ -261,7 +263,7 @@ class OllamaStub:
         elif fault is not None and fault.fault is Fault.SERVER_ERROR:
             return _error(500, "llama runner process has terminated: exit status 2")
         route = _ROUTES.get((request.method, request.path))
-        if route is None:
+        if route is None or request.path in self.missing_routes:
             return _error(404, "404 page not found", plain=True)
         return await route(self, request, body or {}, fault)
 
