@@ -38,6 +38,8 @@ async def test_turn_off_the_kitchen_light(
     first, second = (r.body for r in ollama_stub.requests_to("/api/chat"))
     assert first["model"] == "qwen2.5:3b"
     assert first["options"]["num_ctx"] == 8192
+    # An agent that never chose one samples at 0.1, not at Ollama's own 0.8.
+    assert first["options"]["temperature"] == 0.1
     assert "intent__HassTurnOff" in {t["function"]["name"] for t in first["tools"]}
     assert messages_of(first, "user")[-1]["content"] == "turn off the kitchen light"
     tool_result = messages_of(second, "tool")[0]

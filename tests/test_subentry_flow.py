@@ -145,7 +145,7 @@ async def test_changing_options_needs_no_reload(
             CONF_MODEL: "qwen2.5:3b",
             CONF_LLM_HASS_API: ["assist"],
             "prefer_local": False,
-            "temperature": 0.1,
+            "temperature": 0.7,
             "top_k": 20,
             "num_ctx": 16384,
             "keep_alive": 0,
@@ -164,7 +164,7 @@ async def test_changing_options_needs_no_reload(
     ollama_stub.reply("Hello.")
     await ask(hass, "hello")
     body = ollama_stub.requests_to("/api/chat")[-1].body
-    assert body["options"] == {"num_ctx": 16384, "temperature": 0.1, "top_k": 20}
+    assert body["options"] == {"num_ctx": 16384, "temperature": 0.7, "top_k": 20}
     assert body["keep_alive"] == "0s"
 
 

@@ -56,6 +56,7 @@ from .const import (
     DEFAULT_MAX_TOOL_ITERATIONS,
     DEFAULT_NUM_CTX,
     DEFAULT_PREFER_LOCAL,
+    DEFAULT_TEMPERATURE,
     DEFAULT_THINK,
     DEFAULT_WARM_UP,
     DOMAIN,
@@ -197,9 +198,9 @@ def _instruction_fields(
 def _model_run_fields(options: Mapping[str, Any]) -> dict[vol.Marker, Any]:
     """How the model samples and how much it reads and keeps loaded."""
     return {
-        vol.Optional(
+        vol.Required(
             CONF_TEMPERATURE,
-            description={"suggested_value": options.get(CONF_TEMPERATURE)},
+            default=options.get(CONF_TEMPERATURE, DEFAULT_TEMPERATURE),
         ): _number(0, 2, 0.05, slider=True),
         vol.Optional(
             CONF_TOP_P, description={"suggested_value": options.get(CONF_TOP_P)}

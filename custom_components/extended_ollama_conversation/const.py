@@ -43,6 +43,9 @@ MIN_NUM_CTX: Final = 2048
 MAX_NUM_CTX: Final = 131072
 DEFAULT_KEEP_ALIVE: Final = -1  # seconds; -1 keeps the model loaded, 0 unloads at once
 DEFAULT_THINK: Final = False
+# Low, so that the same words give the same action: with Ollama's own 0.8 a 1.5B model
+# wrote a call in a different form, or answered "12 times 12" with a light, at random.
+DEFAULT_TEMPERATURE: Final = 0.1
 DEFAULT_MAX_HISTORY: Final = 20  # earlier turns kept; 0 keeps all that fit
 DEFAULT_MAX_TOOL_ITERATIONS: Final = 6
 DEFAULT_PREFER_LOCAL: Final = True

@@ -29,6 +29,7 @@ from .const import (
     CONF_MAX_TOOL_ITERATIONS,
     CONF_NUM_CTX,
     CONF_NUM_PREDICT,
+    CONF_TEMPERATURE,
     CONF_THINK,
     DEFAULT_CONTEXT_BUDGET,
     DEFAULT_DIRECT_ANSWERS,
@@ -36,6 +37,7 @@ from .const import (
     DEFAULT_MAX_HISTORY,
     DEFAULT_MAX_TOOL_ITERATIONS,
     DEFAULT_NUM_CTX,
+    DEFAULT_TEMPERATURE,
     DEFAULT_THINK,
     SAMPLING_OPTIONS,
 )
@@ -95,9 +97,12 @@ class AgentSettings:
                 int(options.get(CONF_MAX_TOOL_ITERATIONS, DEFAULT_MAX_TOOL_ITERATIONS)),
             ),
             sampling={
-                key: options[key]
-                for key in SAMPLING_OPTIONS
-                if options.get(key) is not None
+                CONF_TEMPERATURE: DEFAULT_TEMPERATURE,
+                **{
+                    key: options[key]
+                    for key in SAMPLING_OPTIONS
+                    if options.get(key) is not None
+                },
             },
             policy=PolicySettings.from_options(options),
             context_budget=int(
