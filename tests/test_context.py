@@ -171,6 +171,17 @@ async def test_areas_and_floors_group_the_directory(
     )
     assert "light: " in kitchen_line
     assert "cooking light" in kitchen_line
+    # A device with its name and an alias: a note on aliases ends the directory, so
+    # that a first alias changes only the end of the prompt's stable part.
+    er.async_get(hass).async_update_entity(
+        "light.kitchen_lights", aliases=[er.COMPUTED_NAME, "cooking light"]
+    )
+    both = build_context(
+        device_index(hass), "hello", budget=4000, chars_per_token=CHARS_PER_TOKEN
+    )
+    assert "Kitchen: light: Kitchen Lights=cooking light" in both.directory
+    assert both.directory.splitlines()[-1] == "Names after = are aliases."
+    assert "aliases" not in context.directory
 
 
 async def test_hostile_names_are_data(hass: HomeAssistant, home: None) -> None:

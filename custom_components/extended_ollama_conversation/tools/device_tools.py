@@ -79,7 +79,7 @@ class ControlTool(llm.Tool):
     def __init__(self, domains: set[str], script_fields: bool) -> None:
         """Offer the action words of the exposed kinds of device (a stable list)."""
         self.words = action_words(domains)
-        self.description = "Act on a device by its name."
+        self.description = "Act on a device by name."
         schema: dict[vol.Marker, Any] = {
             vol.Required("name"): cv.string,
             vol.Required("action"): vol.In(self.words),

@@ -49,10 +49,7 @@ _KEPT_INTENTS = frozenset(
     }
 )
 
-API_PROMPT = (
-    "States of some devices follow the request; "
-    f"call {FIND_DEVICES} for others, {CONTROL} to act. Use exact device names."
-)
+API_PROMPT = "States of some devices follow the request. Use exact device names."
 HISTORY_PROMPT = f"Call {HISTORY} for when a device last changed."
 # Example names that belong to no particular home: the examples show the form only.
 _EXAMPLE_DEVICES = ("Desk Lamp", "Porch Light", "Side Gate")
@@ -65,17 +62,17 @@ def call_form_prompt(words: list[str]) -> str:
     to the form the prompt shows. Only action words the control tool offers are used.
     """
     lamp, porch, gate = _EXAMPLE_DEVICES
-    examples = [f'{CONTROL}("{lamp}", "{words[0]}")'] if words else []
-    if "turn_off" in words:
-        examples = [f'{CONTROL}("{lamp}", "turn_off")']
+    read = f'{FIND_DEVICES}("{gate}")'
+    if not words:
+        return f"To read a state, reply with only the call, like {read}."
+    examples = [
+        f'{CONTROL}("{lamp}", "{"turn_off" if "turn_off" in words else words[0]}")'
+    ]
     if "set" in words:
         examples.append(f'{CONTROL}("{porch}", "set", "50%")')
-    read = f'to read a device\'s state, like {FIND_DEVICES}("{gate}").'
-    if not examples:
-        return f"To call a tool, reply with only the call on one line; {read}"
     return (
-        "To act on a device, reply with only the call on one line, like "
-        f"{' or '.join(examples)}; {read}"
+        f"To act, reply with only the call, like {' or '.join(examples)}; "
+        f"to read a state, like {read}."
     )
 
 
