@@ -302,7 +302,7 @@ async def add_agent(api: HomeAssistantAPI, entry_id: str) -> str:
             "POST",
             f"/api/config/config_entries/subentries/flow/{flow['flow_id']}",
             {
-                "name": "Ollama",
+                "name": "Ollama Conversation",  # the default: conversation.ollama_conversation
                 "model": models[0]["value"],
                 "llm_hass_api": [DOMAIN],
                 "prefer_local": True,
