@@ -65,12 +65,16 @@ class HomeAssistantAPI:
         self._next_id = 1
 
     async def wait_until_up(self, seconds: float = 300) -> None:
-        """Wait for the HTTP API to answer (401 means it is up and wants a login)."""
+        """Wait for the frontend, which comes after onboarding and the API.
+
+        Its manifest needs no login: asking the API without one would leave a
+        "Login attempt failed" notification for the person who logs in.
+        """
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             try:
-                async with self.session.get(f"{self.base}/api/") as response:
-                    if response.status == 401:
+                async with self.session.get(f"{self.base}/manifest.json") as response:
+                    if response.status == 200:
                         return
             except aiohttp.ClientError:
                 pass
@@ -302,7 +306,7 @@ async def add_agent(api: HomeAssistantAPI, entry_id: str) -> str:
             "POST",
             f"/api/config/config_entries/subentries/flow/{flow['flow_id']}",
             {
-                "name": "Ollama",
+                "name": "Ollama Conversation",  # the default: conversation.ollama_conversation
                 "model": models[0]["value"],
                 "llm_hass_api": [DOMAIN],
                 "prefer_local": True,

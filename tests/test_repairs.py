@@ -7,15 +7,20 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.repairs import DOMAIN as REPAIRS_DOMAIN
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
-from homeassistant.const import CONF_LLM_HASS_API, CONF_MODEL
+from homeassistant.const import CONF_LLM_HASS_API, CONF_MODEL, CONF_SCAN_INTERVAL
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import issue_registry as ir, llm
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.extended_ollama_conversation.const import DOMAIN
+from custom_components.extended_ollama_conversation.const import (
+    CONF_RATE_PER_MINUTE,
+    CONF_RATE_PER_USER_HOUR,
+    CONF_UNREACHABLE_MINUTES,
+    DOMAIN,
+)
 
 from .conftest import AGENT_OPTIONS
 from .helpers import ask, speech
@@ -67,6 +72,98 @@ async def test_server_unreachable_for_15_minutes_raises_an_issue_until_it_answer
     await ollama_stub.start()
     await move_time(hass, freezer, 61)
     assert issue(hass, issue_id) is None
+
+
+async def set_server_options(
+    hass: HomeAssistant, entry: MockConfigEntry, **options: int
+) -> None:
+    """Submit the server's options form as the Configure dialog does."""
+    flow = await hass.config_entries.options.async_init(entry.entry_id)
+    done = await hass.config_entries.options.async_configure(
+        flow["flow_id"],
+        {CONF_RATE_PER_MINUTE: 20, CONF_RATE_PER_USER_HOUR: 60, **options},
+    )
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+
+
+async def test_the_minutes_before_the_unreachable_issue_are_a_server_option(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Set to 3 minutes (refresh every 10 s): not at 2:50, raised at 3, saying 3."""
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await set_server_options(
+        hass, config_entry, **{CONF_SCAN_INTERVAL: 10, CONF_UNREACHABLE_MINUTES: 3}
+    )
+    issue_id = f"server_unreachable_{config_entry.entry_id}"
+    await ollama_stub.stop()
+    await move_time(hass, freezer, 11)  # the first failed refresh
+    for _ in range(16):
+        await move_time(hass, freezer, 10)
+    assert issue(hass, issue_id) is None  # 2 min 40 s after the first failure
+    await move_time(hass, freezer, 10)
+    assert issue(hass, issue_id) is None  # 2 min 50 s
+    await move_time(hass, freezer, 11)
+    raised = issue(hass, issue_id)
+    assert raised is not None
+    assert raised.translation_placeholders == {
+        "host": config_entry.title,
+        "minutes": "3",
+    }
+
+    await ollama_stub.start()
+    await move_time(hass, freezer, 11)
+    assert issue(hass, issue_id) is None
+
+
+@pytest.mark.parametrize("minutes", [0, 1441])
+async def test_the_unreachable_minutes_stay_between_a_minute_and_a_day(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    config_entry: MockConfigEntry,
+    minutes: int,
+) -> None:
+    """The form refuses 0 and more than 1440 minutes, and keeps the 15 by default."""
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    flow = await hass.config_entries.options.async_init(config_entry.entry_id)
+    defaults = {
+        str(key): key.default() for key in flow["data_schema"].schema if key.default
+    }
+    assert defaults[CONF_UNREACHABLE_MINUTES] == 15
+    with pytest.raises(InvalidData):
+        await hass.config_entries.options.async_configure(
+            flow["flow_id"], {**defaults, CONF_UNREACHABLE_MINUTES: minutes}
+        )
+    assert CONF_UNREACHABLE_MINUTES not in config_entry.options
+
+
+async def test_raising_the_minutes_during_an_outage_delays_the_issue(
+    hass: HomeAssistant,
+    ollama_stub: OllamaStub,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Down since start-up with 2 minutes set, raised to 30 after one: not before 30."""
+    hass.config_entries.async_update_entry(
+        config_entry, options={CONF_UNREACHABLE_MINUTES: 2}
+    )
+    await ollama_stub.stop()
+    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    issue_id = f"server_unreachable_{config_entry.entry_id}"
+    await move_time(hass, freezer, 60)
+    await set_server_options(hass, config_entry, **{CONF_UNREACHABLE_MINUTES: 30})
+    for _ in range(21):
+        await move_time(hass, freezer, 80)
+    assert issue(hass, issue_id) is None  # 29 min
+    for _ in range(2):
+        await move_time(hass, freezer, 80)
+    raised = issue(hass, issue_id)
+    assert raised is not None
+    assert raised.translation_placeholders is not None
+    assert raised.translation_placeholders["minutes"] == "30"
 
 
 async def test_a_removed_model_raises_an_issue_that_clears_when_it_is_back(

@@ -44,6 +44,7 @@ from .client import (
 from .const import (
     CONF_RATE_PER_MINUTE,
     CONF_RATE_PER_USER_HOUR,
+    CONF_UNREACHABLE_MINUTES,
     DEFAULT_RATE_PER_MINUTE,
     DEFAULT_RATE_PER_USER_HOUR,
     DEFAULT_SCAN_INTERVAL,
@@ -56,6 +57,7 @@ from .const import (
     MIN_TIMEOUT,
     SUBENTRY_AI_TASK,
     SUBENTRY_CONVERSATION,
+    UNREACHABLE_ISSUE_MINUTES,
 )
 from .subentry_flow import AgentSubentryFlow
 
@@ -230,11 +232,11 @@ class ExtendedOllamaConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_update_reload_and_abort(entry, **changes)
 
 
-# --- Rate limits (the safety policy's integration-wide options) ----------------------
+# --- The server's options: rate limits, and how the server is watched ----------------
 
 
 class LimitsOptionsFlow(OptionsFlow):
-    """Requests per minute for all agents, per user per hour; how often to read the server."""
+    """Request limits for the agents; how often to read the server, when to report it."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -263,6 +265,12 @@ class LimitsOptionsFlow(OptionsFlow):
                         CONF_SCAN_INTERVAL,
                         default=options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL),
                     ): _SCAN_INTERVAL_SELECTOR,
+                    vol.Required(
+                        CONF_UNREACHABLE_MINUTES,
+                        default=options.get(
+                            CONF_UNREACHABLE_MINUTES, UNREACHABLE_ISSUE_MINUTES
+                        ),
+                    ): _UNREACHABLE_SELECTOR,
                 }
             ),
         )
@@ -282,6 +290,19 @@ _SCAN_INTERVAL_SELECTOR = vol.All(
             step=1,
             mode=NumberSelectorMode.BOX,
             unit_of_measurement="s",
+        )
+    ),
+    vol.Coerce(int),
+)
+# One minute to one day.
+_UNREACHABLE_SELECTOR = vol.All(
+    NumberSelector(
+        NumberSelectorConfig(
+            min=1,
+            max=1440,
+            step=1,
+            mode=NumberSelectorMode.BOX,
+            unit_of_measurement="min",
         )
     ),
     vol.Coerce(int),

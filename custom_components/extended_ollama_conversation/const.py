@@ -165,5 +165,7 @@ DEFAULT_EVENT_INCLUDE_TEXT: Final = False
 DEFAULT_SCAN_INTERVAL: Final = 60
 MIN_SCAN_INTERVAL: Final = 10
 MAX_SCAN_INTERVAL: Final = 3600
-# Minutes the server may stay unreachable before a repair issue says so.
+# Server entry option: minutes the server may stay unreachable before a repair says so
+# (UNREACHABLE_ISSUE_MINUTES by default).
+CONF_UNREACHABLE_MINUTES: Final = "unreachable_minutes"
 UNREACHABLE_ISSUE_MINUTES: Final = 15

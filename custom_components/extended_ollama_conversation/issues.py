@@ -12,7 +12,7 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
-from .const import DOMAIN, UNREACHABLE_ISSUE_MINUTES
+from .const import CONF_UNREACHABLE_MINUTES, DOMAIN, UNREACHABLE_ISSUE_MINUTES
 from .runtime import OllamaConfigEntry
 
 UNREACHABLE_PREFIX = "server_unreachable_"
@@ -31,7 +31,11 @@ def is_installed(model: str, installed: Collection[str]) -> bool:
 _SETUP_FAILING_SINCE: HassKey[dict[str, datetime]] = HassKey(
     f"{DOMAIN}_setup_failing_since"
 )
-_UNREACHABLE_AFTER = timedelta(minutes=UNREACHABLE_ISSUE_MINUTES)
+
+
+def unreachable_minutes(entry: OllamaConfigEntry) -> int:
+    """How long the server may be unreachable before the repair: the entry's option."""
+    return int(entry.options.get(CONF_UNREACHABLE_MINUTES, UNREACHABLE_ISSUE_MINUTES))
 
 
 def _missing_model_issue(entry_id: str, subentry_id: str) -> str:
@@ -52,7 +56,7 @@ def async_raise_server_unreachable(
         translation_key="server_unreachable",
         translation_placeholders={
             "host": entry.title,
-            "minutes": str(UNREACHABLE_ISSUE_MINUTES),
+            "minutes": str(unreachable_minutes(entry)),
         },
     )
 
@@ -65,7 +69,8 @@ def async_note_unreachable(
 
     A server down while Home Assistant starts fails the entry's setup again and again,
     at growing intervals, before any coordinator exists: the first failure's time is
-    kept for it, and a timer raises the issue on time.
+    kept for it, and a timer raises the issue on time. The delay is read at each check,
+    so a changed option applies to an outage under way.
     """
     failing = hass.data.setdefault(_SETUP_FAILING_SINCE, {})
     if entry.entry_id not in failing:
@@ -73,19 +78,30 @@ def async_note_unreachable(
 
         @callback
         def _still_failing(_now: datetime) -> None:
-            if failing.get(entry.entry_id) == first:
+            if failing.get(entry.entry_id) != first:
+                return  # it answered meanwhile
+            if (left := _time_left(entry, first)) > timedelta(seconds=1):
+                _schedule(left)  # the option was raised during the outage
+            else:
                 async_raise_server_unreachable(hass, entry)
 
-        # Cancelled at shutdown like Home Assistant's own retry; it checks the outage.
-        async_call_later(
-            hass,
-            _UNREACHABLE_AFTER,
-            HassJob(_still_failing, cancel_on_shutdown=True),
-        )
+        def _schedule(delay: timedelta) -> None:
+            # Cancelled at shutdown like Home Assistant's own retry.
+            async_call_later(
+                hass, delay, HassJob(_still_failing, cancel_on_shutdown=True)
+            )
+
+        _schedule(_time_left(entry, first))
     first = failing[entry.entry_id]
-    if dt_util.utcnow() - first >= _UNREACHABLE_AFTER:
+    if _time_left(entry, first) <= timedelta(0):
         async_raise_server_unreachable(hass, entry)
     return first
+
+
+def _time_left(entry: OllamaConfigEntry, first: datetime) -> timedelta:
+    """How long until an outage that began at `first` is reported."""
+    after = timedelta(minutes=unreachable_minutes(entry))
+    return first + after - dt_util.utcnow()
 
 
 @callback

@@ -186,7 +186,8 @@ def running_home() -> Iterator[Home]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_for_http(f"{home.url}/api/", {401}, 240, home.processes["ha"])
+        # The frontend's manifest needs no login (the API would note a failed one).
+        wait_for_http(f"{home.url}/manifest.json", {200}, 240, home.processes["ha"])
         home.run(_prepare(home))
         yield home
     finally:

@@ -31,6 +31,8 @@ def log_in(page: Page, home: Home, shot: Any) -> None:
     page.goto(home.url)
     page.get_by_role("textbox", name="Username").fill(home.username)
     page.get_by_role("textbox", name="Password").fill(home.password)
+    # Its background and layout settle after the last file has loaded.
+    page.wait_for_load_state("networkidle")
     shot(page, "01-login")
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile(r"/home/"))
@@ -185,12 +187,36 @@ def repair(page: Page, home: Home, shot: Any) -> None:
     shot(page, "12-repair-fix-flow")
 
 
-def server_stopped(page: Page, home: Home, shot: Any) -> None:
-    """The stand-in stops: the server's device says so at its next refresh.
+def server_options(page: Page, home: Home, shot: Any) -> None:
+    """The server's Configure form: refresh every 10 s, report it unreachable after 1 min.
 
-    The repair for an unreachable server waits 15 minutes (UNREACHABLE_ISSUE_MINUTES),
-    too long for this test; the refresh is asked for with Home Assistant's own
-    homeassistant.update_entity instead of waiting for the next minute's.
+    The repair's default 15 minutes is too long for this test; these are the smallest
+    values a user can choose.
+    """
+    page.goto(f"{home.url}/config/integrations/integration/{DOMAIN}")
+    # The first gear is the server entry's (each agent has its own below).
+    page.get_by_role("button", name="Configure").first.click()
+    expect(page.get_by_text("Server options")).to_be_visible()
+    page.get_by_role("spinbutton", name=re.compile(r"^Status refresh interval")).fill(
+        "10"
+    )
+    page.get_by_role(
+        "spinbutton", name=re.compile(r"^Report the server unreachable after")
+    ).fill("1")
+    # The form is taller than the dialog: show the new field with its explanation.
+    page.get_by_text(
+        "A repair says the server is unreachable"
+    ).scroll_into_view_if_needed()
+    shot(page, "14-server-options")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_text("Server options")).to_be_hidden()
+
+
+def server_stopped(page: Page, home: Home, shot: Any) -> None:
+    """The stand-in stops: the server's device says so at once.
+
+    The refresh is asked for with Home Assistant's own homeassistant.update_entity
+    rather than waiting for the next one; the minute before the repair counts from it.
     """
     registry = home.ws("config/entity_registry/list")
     (connectivity,) = [
@@ -209,6 +235,25 @@ def server_stopped(page: Page, home: Home, shot: Any) -> None:
     )
     assert home.state(connectivity) == "off"
     server_device(page, home, shot, connected=False)
+
+
+def unreachable_repair(page: Page, home: Home, shot: Any) -> None:
+    """A minute later Repairs lists the server as unreachable; its text says what to do."""
+    host = home.ollama_url.removeprefix("http://")
+    title = page.get_by_text(f"The Ollama server {host} is unreachable")
+    deadline = time.monotonic() + 180  # the repair is due about 60 s after the stop
+    while True:
+        page.goto(f"{home.url}/config/repairs")
+        try:
+            expect(title).to_be_visible(timeout=5_000)
+            break
+        except AssertionError:
+            assert time.monotonic() < deadline, "no unreachable repair within 3 min"
+    shot(page, "15-repairs-unreachable")
+    title.click()
+    text = page.get_by_text("has not answered for at least 1 min")
+    expect(text).to_be_visible()
+    shot(page, "16-repair-unreachable")
 
 
 def agent_ids(home: Home) -> dict[str, str]:
@@ -240,7 +285,7 @@ def agent_ids(home: Home) -> dict[str, str]:
 def test_a_person_goes_through_the_whole_flow(
     page: Page, home: Home, shot: Any
 ) -> None:
-    """Log in, add the integration and an agent, talk to it, see sensors and a repair."""
+    """Log in, add the integration and an agent, talk to it, see sensors and repairs."""
     log_in(page, home, shot)
     add_integration(page, home, shot)
     add_agent(page, home, shot)
@@ -253,4 +298,6 @@ def test_a_person_goes_through_the_whole_flow(
     talk_to_assist(page, home, shot)
     server_device(page, home, shot)
     repair(page, home, shot)
+    server_options(page, home, shot)
     server_stopped(page, home, shot)
+    unreachable_repair(page, home, shot)
