@@ -356,3 +356,20 @@ async def test_a_request_about_nothing_in_the_home_reads_few_states(
     stated = current().partition("Current states: ")[2]
     assert stated.count(": off") == 3
     assert "Bed Light" not in stated  # the oldest of the four changes
+
+
+async def test_a_question_about_nothing_in_the_home_is_answered_in_words(
+    hass: HomeAssistant, home: None
+) -> None:
+    """The tail tells the model so; a question about a device, or back at one, does not."""
+
+    def current(request: str) -> str:
+        return build_context(
+            device_index(hass), request, budget=4000, chars_per_token=CHARS_PER_TOKEN
+        ).current
+
+    hint = "No device is named: answer in words, without a call."
+    assert current("what is the capital of France?") == hint
+    assert hint not in current("is the kitchen light on?")
+    assert hint not in current("is it on now?")
+    assert hint not in current("turn everything off")

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+import re
 
 from homeassistant.util import dt as dt_util
 
+from ..tools.questions import is_question
 from .devices import Device
 from .index import DeviceIndex
 from .ranking import MIN_EXTRA_SCORE, NAMED, RECENT_POINTS, SEMANTIC_WEIGHT, relevance
@@ -83,6 +85,7 @@ def build_context(
 
     ranked = ranking(scores)
     named = [d for d in ranked if scores[d.entity_id] >= NAMED]
+    names_nothing = not any(scores.values())
     latest = [e for e in changed if e in position][-NAMED_KEEPS_RECENT:]
     # A request about nothing in the home ("what is 12 times 12?") gets only the
     # latest changes: more states cost reading time and invite calls it does not need.
@@ -107,7 +110,8 @@ def build_context(
     last = {entity_id: order for order, entity_id in enumerate(changed)}
     stated.sort(key=lambda d: (last.get(d.entity_id, -1), position[d.entity_id]))
     extras.sort(key=lambda d: position[d.entity_id])
-    current = render_current(extras, stated, states)
+    hint = GENERAL_QUESTION_HINT if names_nothing and _general(request) else ""
+    current = render_current(extras, stated, states, hint)
     # Drop the least relevant lines (never a named device's) to fit the budget.
     keep = {d.entity_id for d in named}
     while len(directory) + len(current) > char_budget and (
@@ -119,9 +123,23 @@ def build_context(
         )
         extras = [d for d in extras if d is not victim]
         stated = [d for d in stated if d is not victim]
-        current = render_current(extras, stated, states)
+        current = render_current(extras, stated, states, hint)
     shown = listed | {d.entity_id for d in extras}
     return HomeContext(directory, current, frozenset(shown), len(devices) - len(shown))
+
+
+# Said after a question that names nothing in the home ("what is 12 times 12?"): a
+# small model told to write only calls otherwise "answers" it with one.
+GENERAL_QUESTION_HINT = "No device is named: answer in words, without a call."
+# Words that point back at a device of an earlier turn ("is it on now?").
+_BACK_REFERENCE = re.compile(
+    r"\b(it|its|that|this|they|them|those|these|there)\b", re.I
+)
+
+
+def _general(request: str) -> bool:
+    """A question about something other than the home, as far as words can tell."""
+    return is_question(request, "en") and not _BACK_REFERENCE.search(request)
 
 
 def _close_to_named(

@@ -89,9 +89,9 @@ def render_directory(devices: list[Device], total: int) -> str:
 
 
 def render_current(
-    extras: list[Device], stated: list[Device], states: StateMachine
+    extras: list[Device], stated: list[Device], states: StateMachine, hint: str = ""
 ) -> str:
-    """The request's devices missing from the directory, then the relevant states."""
+    """The request's devices missing from the directory, the relevant states, a hint."""
     lines = []
     if extras:
         lines.append(
@@ -109,6 +109,8 @@ def render_current(
                 if (state := states.get(d.entity_id)) is not None
             )
         )
+    if hint:
+        lines.append(hint)
     return "\n".join(lines)
 
 

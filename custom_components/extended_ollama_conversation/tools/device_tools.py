@@ -79,7 +79,7 @@ class ControlTool(llm.Tool):
     def __init__(self, domains: set[str], script_fields: bool) -> None:
         """Offer the action words of the exposed kinds of device (a stable list)."""
         self.words = action_words(domains)
-        self.description = "Act on a device by name."
+        self.description = "Act on a device."
         schema: dict[vol.Marker, Any] = {
             vol.Required("name"): cv.string,
             vol.Required("action"): vol.In(self.words),
@@ -189,7 +189,7 @@ class FindDevicesTool(llm.Tool):
 
     name = FIND_DEVICES
     title = "Find devices"
-    description = "Get devices' states by name, area or kind."
+    description = "Read devices' states."
     annotations = llm.ToolAnnotations(
         read_only=True, destructive=False, idempotent=True, open_world=False
     )

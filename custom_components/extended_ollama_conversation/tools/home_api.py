@@ -49,30 +49,36 @@ _KEPT_INTENTS = frozenset(
     }
 )
 
-API_PROMPT = "States of some devices follow the request. Use exact device names."
 HISTORY_PROMPT = f"Call {HISTORY} for when a device last changed."
 # Example names that belong to no particular home: the examples show the form only.
 _EXAMPLE_DEVICES = ("Desk Lamp", "Porch Light", "Side Gate")
 
 
-def call_form_prompt(words: list[str]) -> str:
-    """Show the short form of a call (8-12 generated tokens instead of 25-35 as JSON).
+def api_prompt(words: list[str]) -> str:
+    """How to use the tools, with the short form of a call shown.
 
-    Small models on a CPU spend most of a command's time writing the call; they keep
-    to the form the prompt shows. Only action words the control tool offers are used.
+    A small model on a CPU spends most of a command's time writing the call: 8-12
+    tokens as `control("Desk Lamp", "turn_off")`, 25-35 as JSON. It keeps to the form
+    this shows; the wording was chosen with the real 1.5B model (others made it fall
+    back to JSON). Only action words the control tool offers are used.
     """
     lamp, porch, gate = _EXAMPLE_DEVICES
-    read = f'{FIND_DEVICES}("{gate}")'
-    if not words:
-        return f"To read a state, reply with only the call, like {read}."
-    examples = [
-        f'{CONTROL}("{lamp}", "{"turn_off" if "turn_off" in words else words[0]}")'
-    ]
+    examples = []
+    if words:
+        verb = "turn_off" if "turn_off" in words else words[0]
+        examples.append(f'{CONTROL}("{lamp}", "{verb}")')
     if "set" in words:
         examples.append(f'{CONTROL}("{porch}", "set", "50%")')
+    examples.append(f'{FIND_DEVICES}("{gate}")')
+    uses = (
+        f"To act on a device, call {CONTROL}; for other states, {FIND_DEVICES}."
+        if words
+        else f"For other states, call {FIND_DEVICES}."
+    )
+    like = " or ".join([", ".join(examples[:-1]), examples[-1]] if words else examples)
     return (
-        f"To act, reply with only the call, like {' or '.join(examples)}; "
-        f"to read a state, like {read}."
+        f"States of some devices follow the request. {uses} Write only the call, on "
+        f"one line, like {like}. Use exact device names."
     )
 
 
@@ -90,14 +96,14 @@ class CompactHomeAPI(llm.API):
         hass = self.hass
         domains = {d.domain for d in exposed_devices(hass, llm_context)}
         tools: list[llm.Tool] = [FindDevicesTool()]
-        prompts = [API_PROMPT]
+        prompts: list[str] = []
         control = ControlTool(
             domains,
             script_fields=any(s.fields for s in exposed_scripts(hass, llm_context)),
         )
         if control.words:
             tools.insert(0, control)
-        prompts.append(call_form_prompt(control.words))
+        prompts.append(api_prompt(control.words))
         if scripts := scripts_prompt(hass, llm_context):
             prompts.append(scripts)
         if "recorder" in hass.config.components:

@@ -126,7 +126,7 @@ class ForgetMemoryTool(_MemoryTool):
     """Forget facts the user no longer wants remembered."""
 
     name = FORGET_MEMORY
-    description = "Forget a remembered fact (fact: all for all of them)."
+    description = "Forget a remembered fact, or all (fact: all)."
     parameters = vol.Schema({vol.Required("fact"): cv.string})
 
     async def async_call(
