@@ -69,6 +69,13 @@ class ToolsNotSupported(OllamaError):
 class BadResponse(OllamaError):
     """The server answered with something that is not a valid Ollama response."""
 
+    def __init__(
+        self, message: str, *, speech: str | None = None, status: int | None = None
+    ) -> None:
+        """`status`: the HTTP status of an error answer, when there was one."""
+        super().__init__(message, speech=speech)
+        self.status = status
+
 
 class InvalidURL(ValueError):
     """The text cannot be made into an http(s) URL."""
@@ -295,6 +302,7 @@ class OllamaClient:
             return BadResponse(
                 f"The Ollama server at {host} answered with an error: {detail}",
                 speech=f"The Ollama server at {host} answered with an error.",
+                status=status,
             )
         if isinstance(err, httpx.TimeoutException | TimeoutError):
             return RequestTimeout(f"The Ollama server at {host} did not answer in time")

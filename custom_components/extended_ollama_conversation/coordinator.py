@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from http import HTTPStatus
 import logging
 
 from homeassistant.const import CONF_SCAN_INTERVAL
@@ -165,8 +166,7 @@ class ServerCoordinator(DataUpdateCoordinator[ServerStatus]):
         try:
             return await self.client.loaded_models()
         except BadResponse as err:
-            cause = err.__cause__
-            if not isinstance(cause, ollama.ResponseError) or cause.status_code != 404:
+            if err.status != HTTPStatus.NOT_FOUND:
                 raise
             _LOGGER.debug("%s has no /api/ps: no loaded models shown", self.name)
             return []

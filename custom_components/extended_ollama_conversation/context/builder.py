@@ -90,9 +90,9 @@ def build_context(
     # A request about nothing in the home ("what is 12 times 12?") gets only the
     # latest changes: more states cost reading time and invite calls it does not need.
     candidates = (
-        _close_to_named(state_scores, named, scores, latest)
-        if any(scores.values())
-        else dict.fromkeys(latest, RECENT_POINTS)
+        dict.fromkeys(latest, RECENT_POINTS)
+        if names_nothing
+        else _close_to_named(state_scores, named, scores, latest)
     )
     stated = _ensure(ranking(candidates)[:state_lines], named)
     # Three quarters for the directory, the rest for the changing part.

@@ -63,7 +63,7 @@ _KIND_VERBS: dict[str, dict[str, str]] = {
 }  # fmt: skip
 
 
-def _bare(name: str) -> str:
+def bare_name(name: str) -> str:
     """A tool name without its prefix, in lower case."""
     return name.strip().rpartition("__")[2].lower()
 
@@ -73,15 +73,15 @@ def alias_name(name: str, offered: Collection[str]) -> str | None:
     wanted = name.strip().lower()
     if exact := [tool for tool in offered if tool.lower() == wanted]:
         return exact[0]
-    bare = _bare(name)
-    same = [tool for tool in offered if _bare(tool) == bare]
+    bare = bare_name(name)
+    same = [tool for tool in offered if bare_name(tool) == bare]
     if len(same) == 1:
         return same[0]
     if FIND_DEVICES in offered and bare in _STATE_NAMES:
         return FIND_DEVICES
     if CONTROL in offered and bare in _CONTROL_NAMES:
         return CONTROL
-    live = [tool for tool in offered if _bare(tool) == _LIVE_CONTEXT]
+    live = [tool for tool in offered if bare_name(tool) == _LIVE_CONTEXT]
     if bare in _STATE_NAMES and len(live) == 1:
         return live[0]
     return None
@@ -100,10 +100,10 @@ def alias_call(
     if resolved is None or not isinstance(arguments, dict):
         return (resolved, arguments) if resolved else None
     if resolved == CONTROL:
-        return resolved, _control_arguments(_bare(name), arguments)
+        return resolved, _control_arguments(bare_name(name), arguments)
     if resolved == FIND_DEVICES and resolved != name:
         return resolved, _state_arguments(arguments)
-    if _bare(resolved) == _LIVE_CONTEXT:
+    if bare_name(resolved) == _LIVE_CONTEXT:
         return resolved, {}  # Assist's overview takes no arguments
     return resolved, arguments
 
@@ -112,7 +112,7 @@ def _kind_verb(
     name: str, arguments: Any, offered: Collection[str], devices: list[Device]
 ) -> str | None:
     """Assist's own verb for a generic turn on/off of a vacuum or a lawn mower."""
-    bare = _bare(name)
+    bare = bare_name(name)
     if not isinstance(arguments, dict) or bare not in ("hassturnon", "hassturnoff"):
         return None
     wanted = str(arguments.get("name", "")).strip().lower()

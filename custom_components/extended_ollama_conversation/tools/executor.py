@@ -164,16 +164,15 @@ def _unsettled(
     hass: HomeAssistant, effects: Iterable[Effect], before: _Snapshot
 ) -> set[str]:
     """Entities the call has not changed yet and that are not where it aims."""
+    now = _states(hass, effects)
     waiting = set()
     for effect in effects:
-        state = hass.states.get(effect.entity_id)
-        if not effect.changes_home or state is None:
-            continue
-        after = (state.state, dict(state.attributes))
+        if (after := now.get(effect.entity_id)) is None:
+            continue  # only reads, or no state to wait for
         if _changed(effect, before.get(effect.entity_id), after):
             continue
         goal = _GOALS.get(effect.action)
-        if goal and state.state in goal and not _missed(effect, after[1]):
+        if goal and after[0] in goal and not _missed(effect, after[1]):
             continue  # already there: nothing will change
         waiting.add(effect.entity_id)
     return waiting

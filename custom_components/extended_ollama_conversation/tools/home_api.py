@@ -75,7 +75,7 @@ def api_prompt(words: list[str]) -> str:
         if words
         else f"For other states, call {FIND_DEVICES}."
     )
-    like = " or ".join([", ".join(examples[:-1]), examples[-1]] if words else examples)
+    like = f"{', '.join(examples[:-1])} or {examples[-1]}" if words else examples[0]
     return (
         f"States of some devices follow the request. {uses} Write only the call, on "
         f"one line, like {like}. Use exact device names."

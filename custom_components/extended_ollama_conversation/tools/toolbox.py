@@ -17,7 +17,7 @@ import ollama
 import probatio as vol
 
 from ..context import Device
-from .aliases import alias_call, alias_name
+from .aliases import alias_call, alias_name, bare_name
 from .arguments import coerce_arguments
 from .function_calls import FunctionArguments
 from .targets import repair_targets
@@ -168,7 +168,7 @@ class Toolbox:
     def _positions(self, name: str) -> list[str] | tuple[str, ...]:
         """The parameter names that positional arguments of a call to `name` fill."""
         resolved = self.resolve(name)
-        if resolved is None or _bare_name(resolved) != _bare_name(name):
+        if resolved is None or bare_name(resolved) != bare_name(name):
             return _ALIAS_POSITIONS
         return list(self._schemas[resolved].get("properties", {}))
 
@@ -191,10 +191,6 @@ class Toolbox:
             "tool's exact name. Otherwise answer the user in one or two plain "
             "sentences, without JSON or code.",
         )
-
-
-def _bare_name(name: str) -> str:
-    return name.rpartition("__")[2].lower()
 
 
 def _refused(
